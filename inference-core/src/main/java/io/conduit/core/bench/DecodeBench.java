@@ -1,0 +1,254 @@
+package io.conduit.core.bench;
+
+import io.conduit.core.kv.BlockTable;
+import io.conduit.core.kv.KvCache;
+import io.conduit.core.model.LayerWeights;
+import io.conduit.core.model.LoadedModel;
+import io.conduit.core.model.ModelConfig;
+import io.conduit.core.model.ModelLoader;
+import io.conduit.core.runner.ForwardBatch;
+import io.conduit.core.runner.ModelRunner;
+import io.conduit.core.synthetic.ModelShape;
+import io.conduit.core.synthetic.SyntheticModelWriter;
+import io.conduit.core.tensor.GgmlType;
+import io.conduit.core.tensor.WeightMatrix;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * Prefill and decode throughput of the forward pass ({@link ModelRunner}, no scheduler) on a synthetic
+ * random-weight model, each against its roofline:
+ * <ul>
+ *   <li>decode at batch B: one step reads every weight once plus each sequence's KV, and does B tokens'
+ *   FLOPs, so the best possible step time is max(bytes / bandwidth, FLOPs / FMA peak); the limit in tokens/s
+ *   is B over that;</li>
+ *   <li>prefill: compute-bound, limit = FMA peak / FLOPs per token.</li>
+ * </ul>
+ * {@code roofline_fraction} = {@code decode_tok_s} / {@code limit_tok_s}.
+ */
+public final class DecodeBench {
+    /** Settings of one run. */
+    public record Options(int promptTokens, int decodeSteps, int contextTokens, double secondsPerCase) {
+        public static Options defaults() {
+            return new Options(128, 32, 32, 8.0);
+        }
+    }
+
+    private DecodeBench() {
+    }
+
+    /** Writes the synthetic model once per (shape, type, seed) under {@code dir}; reruns reuse the file. */
+    public static Path cachedModel(Path dir, ModelShape shape, GgmlType type) {
+        Path file = dir.resolve("synthetic-" + shape.name() + "-" + type.name().toLowerCase(Locale.ROOT) + ".gguf");
+        if (Files.exists(file)) return file;
+        try {
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+            new SyntheticModelWriter(shape, type, 42).write(tmp);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return file;
+    }
+
+    /** Bytes of weight matrices one forward step reads (all layers plus the output projection). */
+    public static long weightBytes(LoadedModel m) {
+        long sum = m.weights().output().byteSize();
+        for (LayerWeights l : m.weights().layers()) {
+            for (WeightMatrix w : List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.gate(), l.up(), l.down())) sum += w.byteSize();
+        }
+        return sum;
+    }
+
+    /** Multiply-adds of the matrices per token, as FLOPs (2 per multiply-add). */
+    public static long matrixFlops(LoadedModel m) {
+        long sum = (long) m.weights().output().rows() * m.weights().output().cols();
+        for (LayerWeights l : m.weights().layers()) {
+            for (WeightMatrix w : List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.gate(), l.up(), l.down())) {
+                sum += (long) w.rows() * w.cols();
+            }
+        }
+        return 2 * sum;
+    }
+
+    /** Attention FLOPs of one token at context length {@code ctx} (scores and weighted sum). */
+    static long attentionFlops(ModelConfig c, int ctx) {
+        return 4L * c.layers() * c.qDim() * ctx;
+    }
+
+    /** KV bytes one token's attention reads at context length {@code ctx}. */
+    static long kvBytes(ModelConfig c, int ctx) {
+        return 2L * c.layers() * c.kvDim() * Float.BYTES * ctx;
+    }
+
+    /**
+     * Runs prefill once and decode at each batch size, emitting one result per batch size. Each result holds the
+     * contract fields ({@code shape, quant, batch, prefill_tok_s, decode_tok_s, bandwidth_gbs, roofline_fraction})
+     * and the inputs of the roofline.
+     */
+    public static void run(LoadedModel m, String shapeName, GgmlType quant, int[] batches, Options o,
+                           MachineLimits limits, Consumer<Map<String, Object>> sink) {
+        ModelConfig c = m.config();
+        int maxBatch = 1;
+        for (int b : batches) maxBatch = Math.max(maxBatch, b);
+        int blockSize = 16;
+        int perSeq = Math.max(o.promptTokens(), o.contextTokens() + o.decodeSteps() * 2 + 8) + 1;
+        int blocks = maxBatch * ((perSeq + blockSize - 1) / blockSize) + 2 * ((o.promptTokens() + blockSize) / blockSize);
+        KvCache kv = new KvCache(c, blocks, blockSize);
+        ModelRunner runner = new ModelRunner(c, m.weights(), kv);
+        SplittableRandom rnd = new SplittableRandom(7);
+
+        // Prefill: one prompt of promptTokens in one forward; warm once, then best of a few.
+        double prefillTokS = 0;
+        for (int rep = 0; rep < 3; rep++) {
+            BlockTable t = kv.newTable();
+            t.ensureCapacity(o.promptTokens(), kv.pool());
+            int[] prompt = randomTokens(rnd, c, o.promptTokens());
+            long t0 = System.nanoTime();
+            runner.forward(ForwardBatch.single(prompt, 0, t));
+            long dt = System.nanoTime() - t0;
+            if (rep > 0) prefillTokS = Math.max(prefillTokS, o.promptTokens() / (dt / 1e9));
+            t.release(kv.pool());
+        }
+        long weightBytes = weightBytes(m);
+        long matrixFlops = matrixFlops(m);
+        int prefillCtx = (o.promptTokens() + 1) / 2;
+
+        for (int batch : batches) {
+            BlockTable[] tables = new BlockTable[batch];
+            for (int s = 0; s < batch; s++) {
+                tables[s] = kv.newTable();
+                if (!tables[s].ensureCapacity(perSeq, kv.pool())) throw new IllegalStateException("KV cache too small");
+            }
+            // Each sequence starts from a context of contextTokens (prefilled together).
+            int ctx = o.contextTokens();
+            int[] tokens = new int[batch * ctx];
+            int[] positions = new int[batch * ctx];
+            int[] seq = new int[batch * ctx];
+            for (int s = 0; s < batch; s++) {
+                for (int p = 0; p < ctx; p++) {
+                    tokens[s * ctx + p] = 3 + rnd.nextInt(c.vocabSize() - 3);
+                    positions[s * ctx + p] = p;
+                    seq[s * ctx + p] = s;
+                }
+            }
+            runner.forward(new ForwardBatch(tokens, positions, seq, tables, new int[]{ctx - 1}));
+            int[] step = new int[batch];
+            int[] stepSeq = new int[batch];
+            int[] all = new int[batch];
+            for (int s = 0; s < batch; s++) {
+                stepSeq[s] = s;
+                all[s] = s;
+            }
+            int warm = 2;
+            int steps = 0;
+            long start = 0;
+            long budget = (long) (o.secondsPerCase() * 1e9);
+            for (int i = 0; i < warm + o.decodeSteps(); i++) {
+                if (i == warm) start = System.nanoTime();
+                int[] stepTokens = randomTokens(rnd, c, batch);
+                java.util.Arrays.fill(step, ctx + i);
+                runner.forward(new ForwardBatch(stepTokens, step.clone(), stepSeq, tables, all));
+                if (i >= warm) {
+                    steps++;
+                    if (System.nanoTime() - start > budget && steps >= 3) break;
+                }
+            }
+            double secs = (System.nanoTime() - start) / 1e9;
+            double decodeTokS = batch * steps / secs;
+            for (BlockTable t : tables) t.release(kv.pool());
+
+            int meanCtx = ctx + warm + steps / 2;
+            long stepBytes = weightBytes + (long) batch * kvBytes(c, meanCtx);
+            long flopsPerToken = matrixFlops + attentionFlops(c, meanCtx);
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("suite", "decode");
+            r.put("shape", shapeName);
+            r.put("quant", quant.name().toLowerCase(Locale.ROOT));
+            r.put("batch", batch);
+            r.put("threads", limits.threads());
+            r.put("prefill_tokens", o.promptTokens());
+            r.put("prefill_tok_s", round(prefillTokS));
+            r.put("prefill_flops_per_token", matrixFlops + attentionFlops(c, prefillCtx));
+            r.put("decode_tok_s", round(decodeTokS));
+            r.put("decode_steps", steps);
+            r.put("bytes_per_step", stepBytes);
+            r.put("flops_per_token", flopsPerToken);
+            r.put("achieved_gbs", round(stepBytes * steps / secs / 1e9));
+            r.put("achieved_gflops", round(flopsPerToken * (double) batch * steps / secs / 1e9));
+            applyLimits(r, limits);
+            sink.accept(r);
+        }
+    }
+
+    /**
+     * (Re)computes the roofline fields of a result from its measured rates and the given limits: the bench
+     * measures the limits before and after the cases and applies the best of both, since a neighbour on a
+     * shared machine can only make a limit look lower than it is.
+     */
+    public static void applyLimits(Map<String, Object> r, MachineLimits limits) {
+        double batch = ((Number) r.get("batch")).doubleValue();
+        double stepBytes = ((Number) r.get("bytes_per_step")).doubleValue();
+        double flopsPerToken = ((Number) r.get("flops_per_token")).doubleValue();
+        double decodeTokS = ((Number) r.get("decode_tok_s")).doubleValue();
+        double prefillTokS = ((Number) r.get("prefill_tok_s")).doubleValue();
+        double prefillFlops = ((Number) r.get("prefill_flops_per_token")).doubleValue();
+        double memSecs = stepBytes / (limits.bandwidthGbs() * 1e9);
+        double computeSecs = batch * flopsPerToken / (limits.fmaPeakGflops() * 1e9);
+        double limit = batch / Math.max(memSecs, computeSecs);
+        r.put("bandwidth_gbs", round(limits.bandwidthGbs()));
+        r.put("fma_peak_gflops", round(limits.fmaPeakGflops()));
+        r.put("bound", memSecs >= computeSecs ? "memory" : "compute");
+        r.put("limit_tok_s", round(limit));
+        r.put("roofline_fraction", round4(decodeTokS / limit));
+        r.put("prefill_roofline_fraction", round4(prefillTokS / (limits.fmaPeakGflops() * 1e9 / prefillFlops)));
+    }
+
+    static int[] randomTokens(SplittableRandom rnd, ModelConfig c, int n) {
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = 3 + rnd.nextInt(c.vocabSize() - 3);
+        return t;
+    }
+
+    /**
+     * Six significant digits: readable JSON, and small values (a tiny test model's limits) keep their
+     * precision, so fields derived from one another stay consistent.
+     */
+    static double round(double v) {
+        if (v == 0 || !Double.isFinite(v)) return v;
+        return new java.math.BigDecimal(v).round(new java.math.MathContext(6)).doubleValue();
+    }
+
+    static double round4(double v) {
+        return round(v);
+    }
+
+    /** Convenience: cache, load and run one (shape, type). */
+    public static void run(Path dir, ModelShape shape, GgmlType quant, int[] batches, Options o,
+                           MachineLimits limits, Consumer<Map<String, Object>> sink) {
+        run(dir, shape, quant, null, batches, o, limits, sink);
+    }
+
+    /** As above; {@code quantizeOnLoad} (Q8_0/Q4_0, or null) converts a float model while loading it. */
+    public static void run(Path dir, ModelShape shape, GgmlType quant, GgmlType quantizeOnLoad, int[] batches, Options o,
+                           MachineLimits limits, Consumer<Map<String, Object>> sink) {
+        try (LoadedModel m = ModelLoader.load(cachedModel(dir, shape, quant), new ModelLoader.LoadOptions(quantizeOnLoad))) {
+            GgmlType effective = m.weights().layers()[0].wq().type();
+            run(m, shape.name(), effective, batches, o, limits, r -> {
+                if (quantizeOnLoad != null) r.put("stored_as", quant.name().toLowerCase(Locale.ROOT));
+                sink.accept(r);
+            });
+        }
+    }
+}

@@ -1,0 +1,202 @@
+package io.conduit.core.kernels;
+
+import io.conduit.core.tensor.GgmlType;
+import io.conduit.core.tensor.WeightMatrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Turns one weight row into floats, Vector API where it pays. Every path produces exactly the floats of
+ * {@link io.conduit.core.tensor.TensorCodec#dequantize} (one float multiply {@code d * q} per element, as
+ * the codec does), so the matmul's arithmetic is defined by the dequantized values alone, whatever path
+ * produced them.
+ */
+final class Dequant {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    private static final boolean VECTOR = F.vectorBitSize() >= 256;
+    private static final VectorSpecies<Byte> B = VECTOR
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
+    private static final VectorSpecies<Integer> I = VECTOR
+            ? VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize())) : null;
+    private static final VectorSpecies<Short> S = VECTOR
+            ? VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2)) : null;
+    private static final ValueLayout.OfShort LE_SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat LE_FLOAT =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private Dequant() {
+    }
+
+    /** dst[dstOff .. dstOff + cols) = row {@code row} of {@code w} as floats. */
+    static void row(WeightMatrix w, int row, float[] dst, int dstOff) {
+        MemorySegment s = w.segment();
+        long o = w.rowOffset(row);
+        int n = w.cols();
+        if (!VECTOR) {
+            w.dequantizeRow(row, dst, dstOff);
+            return;
+        }
+        switch (w.type()) {
+            case F32 -> MemorySegment.copy(s, LE_FLOAT, o, dst, dstOff, n);
+            case Q8_0 -> q8_0(s, o, dst, dstOff, n);
+            case Q4_0 -> q4_0(s, o, dst, dstOff, n);
+            case BF16 -> bf16(s, o, dst, dstOff, n);
+            default -> w.dequantizeRow(row, dst, dstOff);
+        }
+    }
+
+    static void q8_0(MemorySegment s, long off, float[] dst, int dstOff, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long o = off + 34L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(s.get(LE_SHORT, o)));
+            int y = dstOff + 32 * b;
+            for (int j = 0; j < 32; j += L) {
+                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, s, o + 2 + j, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                q.mul(d).intoArray(dst, y + j);
+            }
+        }
+    }
+
+    static void q4_0(MemorySegment s, long off, float[] dst, int dstOff, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long o = off + 18L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(s.get(LE_SHORT, o)));
+            int y = dstOff + 32 * b;
+            for (int j = 0; j < 16; j += L) {
+                IntVector q = bytesToInts(s, o + 2 + j);
+                q.and(0x0F).sub(8).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(d).intoArray(dst, y + j);
+                q.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0)
+                        .reinterpretAsFloats().mul(d).intoArray(dst, y + j + 16);
+            }
+        }
+    }
+
+    /**
+     * Loads L bytes as L int lanes. Nibble arithmetic is done on ints: the Vector API's byte shifts have no
+     * x86 instruction and measured several times slower than widening first.
+     */
+    private static IntVector bytesToInts(MemorySegment s, long o) {
+        return (IntVector) ByteVector.fromMemorySegment(B, s, o, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    /** bf16 is the top half of an fp32: widen and shift, exact. */
+    static void bf16(MemorySegment s, long off, float[] dst, int dstOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            IntVector v = (IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * i, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, IntVector.SPECIES_PREFERRED, 0);
+            v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] = Float.intBitsToFloat((s.get(LE_SHORT, off + 2L * i) & 0xFFFF) << 16);
+        }
+    }
+
+    /** Whether {@link #q8_0x1} / {@link #q4_0x1} can serve this type. */
+    static boolean fused(GgmlType type) {
+        return VECTOR && (type == GgmlType.Q8_0 || type == GgmlType.Q4_0);
+    }
+
+    /**
+     * One Q8_0 row times one activation row without a scratch, reading the row strictly in order (the hardware
+     * prefetchers stream it; interleaving several rows measured 3x slower from memory). The same floats as
+     * {@link #q8_0} ({@code q * d}) go into the same single FMA chain, in the same order, as {@link MatMul}'s
+     * scratch kernels use. The chain is left in {@code acc[0 .. L)}.
+     */
+    static void q8_0x1(MemorySegment s, long off, int n, float[] x, int xOff, float[] acc) {
+        FloatVector a = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long o = off + 34L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(s.get(LE_SHORT, o)));
+            int xb = xOff + 32 * b;
+            for (int j = 0; j < 32; j += L) {
+                a = b2f(s, o + 2 + j).mul(d).fma(FloatVector.fromArray(F, x, xb + j), a);
+            }
+        }
+        a.intoArray(acc, 0);
+    }
+
+    /** Q4_0 counterpart of {@link #q8_0x1}: elements 0..15 of a block are low nibbles, 16..31 high ones. */
+    static void q4_0x1(MemorySegment s, long off, int n, float[] x, int xOff, float[] acc) {
+        FloatVector a = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long o = off + 18L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(s.get(LE_SHORT, o)));
+            int xb = xOff + 32 * b;
+            if (L == 16) {
+                IntVector q = bytesToInts(s, o + 2);
+                FloatVector lo = (FloatVector) q.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
+                        .convert(VectorOperators.I2F, 0);
+                a = lo.mul(d).fma(FloatVector.fromArray(F, x, xb), a);
+                a = hi.mul(d).fma(FloatVector.fromArray(F, x, xb + 16), a);
+            } else {
+                for (int j = 0; j < 16; j += L) a = lo(s, o + 2 + j).mul(d).fma(FloatVector.fromArray(F, x, xb + j), a);
+                for (int j = 0; j < 16; j += L) a = hi(s, o + 2 + j).mul(d).fma(FloatVector.fromArray(F, x, xb + 16 + j), a);
+            }
+        }
+        a.intoArray(acc, 0);
+    }
+
+    /**
+     * Four rows of a {@link io.conduit.core.tensor.PackedRows} group (Q8_0, or Q4_0 unpacked to int8) times one
+     * activation row: one sequential stream, four independent FMA chains (one per row) so the FMA latency no
+     * longer bounds a single chain. Each row's chain is exactly {@link #q8_0x1}'s / {@link #q4_0x1}'s: the same
+     * {@code q * d} floats (scales widened from the same fp16; nibble - 8 is exact in int8), the same order of
+     * FMAs over the elements. Chains are left in {@code acc[i * L .. (i + 1) * L)}.
+     */
+    static void q8_0x4(byte[] q, float[] d, int group, int blocks, float[] x, int xOff, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int qo = group * blocks * 128;
+        int so = group * blocks * 4;
+        for (int b = 0; b < blocks; b++, qo += 128, so += 4) {
+            FloatVector d0 = FloatVector.broadcast(F, d[so]);
+            FloatVector d1 = FloatVector.broadcast(F, d[so + 1]);
+            FloatVector d2 = FloatVector.broadcast(F, d[so + 2]);
+            FloatVector d3 = FloatVector.broadcast(F, d[so + 3]);
+            int xb = xOff + 32 * b;
+            for (int j = 0; j < 32; j += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, xb + j);
+                a0 = b2f(q, qo + j).mul(d0).fma(xv, a0);
+                a1 = b2f(q, qo + 32 + j).mul(d1).fma(xv, a1);
+                a2 = b2f(q, qo + 64 + j).mul(d2).fma(xv, a2);
+                a3 = b2f(q, qo + 96 + j).mul(d3).fma(xv, a3);
+            }
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
+    }
+
+    private static FloatVector b2f(byte[] q, int o) {
+        return (FloatVector) ByteVector.fromArray(B, q, o).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    private static FloatVector b2f(MemorySegment s, long o) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, s, o, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    private static FloatVector lo(MemorySegment s, long o) {
+        return (FloatVector) bytesToInts(s, o).and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+    }
+
+    private static FloatVector hi(MemorySegment s, long o) {
+        return (FloatVector) bytesToInts(s, o).lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
+                .convert(VectorOperators.I2F, 0);
+    }
+}

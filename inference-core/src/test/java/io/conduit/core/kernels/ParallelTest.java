@@ -1,0 +1,41 @@
+package io.conduit.core.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.Test;
+
+class ParallelTest {
+    @Test
+    void everyIndexRunsExactlyOnceIncludingNestedAndConcurrentCallers() throws Exception {
+        Thread[] callers = new Thread[3];
+        AtomicIntegerArray[] hits = new AtomicIntegerArray[callers.length];
+        for (int c = 0; c < callers.length; c++) {
+            AtomicIntegerArray h = hits[c] = new AtomicIntegerArray(1001);
+            callers[c] = new Thread(() -> {
+                for (int rep = 0; rep < 200; rep++) {
+                    Parallel.forRange(1001, 3, (from, to) -> {
+                        for (int i = from; i < to; i++) h.incrementAndGet(i);
+                        Parallel.forRange(10, 1, (a, b) -> { }); // nested: inline
+                    });
+                }
+            });
+            callers[c].start();
+        }
+        for (Thread t : callers) t.join();
+        for (AtomicIntegerArray h : hits) {
+            for (int i = 0; i < h.length(); i++) assertThat(h.get(i)).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void exceptionsReachTheCaller() {
+        assertThatThrownBy(() -> Parallel.forRange(100, 1, (from, to) -> {
+            if (from == 0) throw new IllegalStateException("boom");
+        })).hasMessage("boom");
+        int[] sum = new int[1];
+        Parallel.forRange(1, 1, (from, to) -> sum[0] += to - from);
+        assertThat(sum[0]).isEqualTo(1);
+    }
+}
