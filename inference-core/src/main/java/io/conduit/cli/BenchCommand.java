@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.conduit.core.bench.BatchingBench;
 import io.conduit.core.bench.DecodeBench;
 import io.conduit.core.bench.MachineLimits;
+import io.conduit.core.bench.MatMulBench;
 import io.conduit.core.synthetic.ModelShape;
 import io.conduit.core.tensor.GgmlType;
 import picocli.CommandLine.Command;
@@ -22,9 +23,9 @@ import java.util.function.Consumer;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measures memory bandwidth and FMA peak, then prefill/decode throughput on random-weight "
                 + "models of real shapes (written once under --dir), each as a fraction of its roofline; "
-                + "--suite batching measures BatchingEngine end to end.")
+                + "--suite batching measures BatchingEngine end to end; --suite matmul the projection kernel alone.")
 public final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--suite", defaultValue = "decode", description = "decode, batching or all (default: ${DEFAULT-VALUE})")
+    @Option(names = "--suite", defaultValue = "decode", description = "decode, batching, matmul or all (default: ${DEFAULT-VALUE}; all = decode + batching)")
     String suite;
 
     @Option(names = "--shape", split = ",", description = "model shapes: smol135m, l1b (default: smol135m,l1b for decode)")
@@ -71,8 +72,19 @@ public final class BenchCommand implements Callable<Integer> {
             emit(r, mapper, out);
         };
         boolean all = suite.equals("all");
-        if (!all && !suite.equals("decode") && !suite.equals("batching")) {
-            throw new IllegalArgumentException("unknown suite '" + suite + "' (known: decode, batching, all)");
+        if (!all && !suite.equals("decode") && !suite.equals("batching") && !suite.equals("matmul")) {
+            throw new IllegalArgumentException("unknown suite '" + suite + "' (known: decode, batching, matmul, all)");
+        }
+        if (suite.equals("matmul")) {
+            MachineLimits limits = MachineLimits.measure(512L << 20);
+            for (String s : shapes != null ? shapes : List.of("smol135m")) {
+                for (String q : quants != null ? quants : List.of("q8_0")) {
+                    MatMulBench.run(ModelShape.named(s), parseType(q),
+                            new MatMulBench.Options(batchesGiven ? batches : new int[]{1, 4, 16, 64, 128},
+                                    Math.min(seconds, 3)), limits, sink);
+                }
+            }
+            return 0;
         }
         if (all || suite.equals("decode")) {
             if (!json) System.err.println("measuring memory bandwidth and FMA peak...");

@@ -1,0 +1,110 @@
+package io.conduit.core.bench;
+
+import io.conduit.core.kernels.MatMul;
+import io.conduit.core.synthetic.ModelShape;
+import io.conduit.core.tensor.GgmlType;
+import io.conduit.core.tensor.TensorCodec;
+import io.conduit.core.tensor.WeightMatrix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * The projection kernel alone ({@link MatMul#matmul}), on random matrices of a model shape's projection sizes, at
+ * several batch sizes: the number a kernel change moves first, without attention, norms or the engine around it.
+ * Each case reports microseconds per call, GFLOP/s and its fraction of the measured FMA peak, and the weight bytes
+ * streamed per second (the batch-1 figure to hold against the bandwidth roof; note a matrix may fit in the last
+ * level cache, unlike a whole model).
+ */
+public final class MatMulBench {
+    /** One projection: rows (outputs) x cols (inputs), and the name of the matrices of that size. */
+    public record Projection(String name, int rows, int cols) {
+    }
+
+    /** Batch sizes to run and the time budget per (matrix, batch) case. */
+    public record Options(int[] batches, double seconds) {
+    }
+
+    private MatMulBench() {
+    }
+
+    /** The distinct projection sizes of a Llama-family layer of this shape. */
+    public static List<Projection> projections(ModelShape s) {
+        int q = s.heads() * s.headDim(), kv = s.kvHeads() * s.headDim();
+        return List.of(new Projection("wq_wo", q, s.dim()), new Projection("wk_wv", kv, s.dim()),
+                new Projection("gate_up", s.ffnDim(), s.dim()), new Projection("down", s.dim(), s.ffnDim()));
+    }
+
+    public static void run(ModelShape shape, GgmlType type, Options o, MachineLimits limits,
+                           Consumer<Map<String, Object>> sink) {
+        for (Projection p : projections(shape)) {
+            try (Arena arena = Arena.ofShared()) { // shared: the kernel pool's threads read it
+                WeightMatrix w = randomMatrix(arena, type, p.rows(), p.cols(), 31L * p.rows() + p.cols());
+                for (int batch : o.batches()) {
+                    sink.accept(measure(shape, p, w, batch, o.seconds(), limits));
+                }
+            }
+        }
+    }
+
+    static Map<String, Object> measure(ModelShape shape, Projection p, WeightMatrix w, int batch, double seconds,
+                                       MachineLimits limits) {
+        SplittableRandom rnd = new SplittableRandom(batch);
+        float[] x = new float[batch * w.cols()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextDouble(-1, 1);
+        float[] out = new float[batch * w.rows()];
+        long budget = (long) (seconds * 1e9);
+        // Warm up for a third of the budget (C2 compiles the kernels), then the best of five timed slices.
+        long t0 = System.nanoTime();
+        int calls = 0;
+        while (System.nanoTime() - t0 < budget / 3 || calls < 3) {
+            MatMul.matmul(w, x, batch, out);
+            calls++;
+        }
+        double perCallNs = (System.nanoTime() - t0) / (double) calls;
+        int perSlice = (int) Math.max(1, budget / 3 * 2 / 5 / perCallNs);
+        long best = Long.MAX_VALUE;
+        for (int slice = 0; slice < 5; slice++) {
+            long s = System.nanoTime();
+            for (int i = 0; i < perSlice; i++) MatMul.matmul(w, x, batch, out);
+            best = Math.min(best, (System.nanoTime() - s) / perSlice);
+        }
+        double flops = 2.0 * w.rows() * w.cols() * batch;
+        double gflops = flops / best;
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("suite", "matmul");
+        r.put("shape", shape.name());
+        r.put("quant", w.type().name().toLowerCase(java.util.Locale.ROOT));
+        r.put("matrix", p.name());
+        r.put("rows", w.rows());
+        r.put("cols", w.cols());
+        r.put("batch", batch);
+        r.put("threads", limits.threads());
+        r.put("us_per_call", DecodeBench.round(best / 1e3));
+        r.put("gflops", DecodeBench.round(gflops));
+        r.put("fma_peak_gflops", DecodeBench.round(limits.fmaPeakGflops()));
+        r.put("fma_fraction", DecodeBench.round4(gflops / limits.fmaPeakGflops()));
+        r.put("weight_gbs", DecodeBench.round(w.byteSize() / (double) best));
+        r.put("bandwidth_gbs", DecodeBench.round(limits.bandwidthGbs()));
+        return r;
+    }
+
+    /** A rows x cols matrix of the type, from Gaussian weights quantized by the project's own codec. */
+    static WeightMatrix randomMatrix(Arena arena, GgmlType type, int rows, int cols, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        long rowBytes = type.byteSize(cols);
+        MemorySegment seg = arena.allocate(rows * rowBytes, 64);
+        float[] row = new float[cols];
+        TensorCodec codec = TensorCodec.of(type);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) row[c] = (float) (rnd.nextDouble(-1, 1) * 0.05);
+            codec.quantize(row, 0, cols, seg, r * rowBytes);
+        }
+        return WeightMatrix.of(type.name().toLowerCase(java.util.Locale.ROOT), seg, 0, type, rows, cols);
+    }
+}
