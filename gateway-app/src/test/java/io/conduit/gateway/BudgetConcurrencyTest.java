@@ -21,35 +21,18 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class BudgetConcurrencyTest extends GatewayTestBase {
 
+    record Run(String team, List<HttpResponse<String>> responses) {
+    }
+
     @Test
     void hundredConcurrentRequestsNeverOverrunTheBudget() throws Exception {
-        String team = createTeam(Map.of());
         long limit = 200; // 13 x 15 = 195 fits, a 14th would need 210
-        assertThat(put(ADMIN_KEY, "/admin/api/teams/" + team + "/budgets/day",
-                "{\"token_limit\":" + limit + "}").statusCode()).isEqualTo(200);
-        String key = memberKey(team);
-        String body = "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"max_tokens\":10,\"temperature\":0}";
-        CountDownLatch go = new CountDownLatch(1);
-        List<CompletableFuture<HttpResponse<String>>> futures = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-            futures.add(CompletableFuture.supplyAsync(() -> {
-                try {
-                    go.await();
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-                return HTTP.sendAsync(HttpRequest.newBuilder(URI.create(base() + "/v1/completions"))
-                        .timeout(Duration.ofSeconds(120)).header("Authorization", "Bearer " + key)
-                        .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                        HttpResponse.BodyHandlers.ofString()).join();
-            }, java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
-        }
-        go.countDown();
+        // A day budget: all 100 reservations must fall on one UTC day (a fresh team if a try crosses midnight).
+        Run run = ClockWindows.withinOneUtcDay(() -> hundredConcurrentRequests(limit));
+        String team = run.team();
         int ok = 0, quota = 0;
         long billed = 0;
-        for (CompletableFuture<HttpResponse<String>> f : futures) {
-            HttpResponse<String> r = f.get();
+        for (HttpResponse<String> r : run.responses()) {
             if (r.statusCode() == 200) {
                 ok++;
                 billed += json(r).get("usage").get("total_tokens").asLong();
@@ -87,19 +70,50 @@ class BudgetConcurrencyTest extends GatewayTestBase {
         assertThat(((Number) daily.get("tokens")).longValue()).isEqualTo(195);
     }
 
+    private Run hundredConcurrentRequests(long limit) {
+        String team = createTeam(Map.of());
+        assertThat(put(ADMIN_KEY, "/admin/api/teams/" + team + "/budgets/day",
+                "{\"token_limit\":" + limit + "}").statusCode()).isEqualTo(200);
+        String key = memberKey(team);
+        String body = "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"max_tokens\":10,\"temperature\":0}";
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<HttpResponse<String>>> futures = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            futures.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return HTTP.sendAsync(HttpRequest.newBuilder(URI.create(base() + "/v1/completions"))
+                        .timeout(Duration.ofSeconds(120)).header("Authorization", "Bearer " + key)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                        HttpResponse.BodyHandlers.ofString()).join();
+            }, java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
+        }
+        go.countDown();
+        return new Run(team, futures.stream().map(CompletableFuture::join).toList());
+    }
+
     @Test
     void keyBudgetAppliesOnTopOfTheTeamBudget() {
-        String team = createTeam(Map.of());
-        var k = createKey(ADMIN_KEY, team, Map.of("role", "MEMBER"));
-        String key = k.get("key").asText();
-        assertThat(put(ADMIN_KEY, "/admin/api/keys/" + k.get("id").asLong() + "/budgets/day",
-                "{\"token_limit\":20}").statusCode()).isEqualTo(200);
         String body = "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"max_tokens\":10,\"temperature\":0}";
-        assertThat(post(key, "/v1/completions", body).statusCode()).isEqualTo(200);
-        awaitUsageCount(team, 1);
-        assertThat(post(key, "/v1/completions", body).statusCode()).isEqualTo(429);
-        // Another key of the same team is not limited by that key's budget.
-        assertThat(post(memberKey(team), "/v1/completions", body).statusCode()).isEqualTo(200);
+        // A day budget: the requests must fall on one UTC day (a fresh team and key if a try crosses midnight).
+        List<Integer> statuses = ClockWindows.withinOneUtcDay(() -> {
+            String team = createTeam(Map.of());
+            var k = createKey(ADMIN_KEY, team, Map.of("role", "MEMBER"));
+            String key = k.get("key").asText();
+            assertThat(put(ADMIN_KEY, "/admin/api/keys/" + k.get("id").asLong() + "/budgets/day",
+                    "{\"token_limit\":20}").statusCode()).isEqualTo(200);
+            int first = post(key, "/v1/completions", body).statusCode();
+            awaitUsageCount(team, 1);
+            int second = post(key, "/v1/completions", body).statusCode();
+            // Another key of the same team is not limited by that key's budget.
+            int otherKey = post(memberKey(team), "/v1/completions", body).statusCode();
+            return List.of(first, second, otherKey);
+        });
+        assertThat(statuses).containsExactly(200, 429, 200);
     }
 
     private void awaitUsageCount(String team, long n) {

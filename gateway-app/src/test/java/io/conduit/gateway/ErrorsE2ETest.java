@@ -99,10 +99,15 @@ class ErrorsE2ETest extends GatewayTestBase {
     @Test
     void rateLimitsAre429WithRetryAfter() {
         String team = createTeam(Map.of());
-        String key = createKey(ADMIN_KEY, team, Map.of("rpm_limit", 2)).get("key").asText();
-        assertThat(post(key, "/v1/completions", COMPLETION).statusCode()).isEqualTo(200);
-        assertThat(post(key, "/v1/completions", COMPLETION).statusCode()).isEqualTo(200);
-        HttpResponse<String> r = post(key, "/v1/completions", COMPLETION);
+        // RPM windows are clock minutes: the three requests must fall into one of them (a fresh key per try).
+        List<HttpResponse<String>> rpm = ClockWindows.withinOneMinute(() -> {
+            String key = createKey(ADMIN_KEY, team, Map.of("rpm_limit", 2)).get("key").asText();
+            return List.of(post(key, "/v1/completions", COMPLETION), post(key, "/v1/completions", COMPLETION),
+                    post(key, "/v1/completions", COMPLETION));
+        });
+        assertThat(rpm.get(0).statusCode()).isEqualTo(200);
+        assertThat(rpm.get(1).statusCode()).isEqualTo(200);
+        HttpResponse<String> r = rpm.get(2);
         assertError(r, 429, "rate_limit_exceeded");
         assertThat(Long.parseLong(r.headers().firstValue("retry-after").orElseThrow())).isBetween(1L, 60L);
 
@@ -163,13 +168,15 @@ class ErrorsE2ETest extends GatewayTestBase {
         put(ADMIN_KEY, "/admin/api/teams/" + team + "/budgets/day", "{\"token_limit\":1000000}");
         String key = memberKey(team);
         String requestId;
-        try (OpenStream s = openStream(key, "stories260K", 1500)) {
+        // As long a generation as the 2048-token context allows (seconds of work), so that the hang-up right
+        // after the third chunk reaches the server long before the generation could end by itself.
+        try (OpenStream s = openStream(key, "stories260K", 2000)) {
             requestId = s.requestId();
         }
         Map<String, Object> row = awaitUsage(requestId);
         assertThat(row.get("status")).isEqualTo("cancelled");
         int completion = ((Number) row.get("completion_tokens")).intValue();
-        assertThat(completion).isBetween(3, 1499);
+        assertThat(completion).isBetween(3, 1999);
         assertThat(((Number) row.get("prompt_tokens")).intValue()).isPositive();
         Map<String, Object> counter = jdbc.queryForMap("""
                 SELECT c.used_tokens, c.reserved_tokens FROM budget_counters c JOIN budgets b ON b.id = c.budget_id
@@ -232,16 +239,20 @@ class ErrorsE2ETest extends GatewayTestBase {
     void fullBulkheadIs503WithRetryAfter() throws Exception {
         String key = memberKey(createTeam(Map.of()));
         String busyId;
-        try (OpenStream busy = openStream(key, "stories-b1", 1500)) {
+        HttpResponse<String> r;
+        // The busy stream must still hold the one-request bulkhead when the second request arrives, and still be
+        // generating when it hangs up: the longest generation the context allows, and a hang-up right after the
+        // 503 (the ledger checks come after it, not while the busy stream has to keep running).
+        try (OpenStream busy = openStream(key, "stories-b1", 2000)) {
             busyId = busy.requestId();
-            HttpResponse<String> r = post(key, "/v1/completions", COMPLETION.replace("stories260K", "stories-b1"));
-            assertError(r, 503, "engine_overloaded");
-            assertThat(r.headers().firstValue("retry-after")).isPresent();
-            String rid = r.headers().firstValue("x-request-id").orElseThrow();
-            Map<String, Object> row = awaitUsage(rid);
-            assertThat(row.get("status")).isEqualTo("rejected");
-            assertThat(row.get("http_status")).isEqualTo(503);
+            r = post(key, "/v1/completions", COMPLETION.replace("stories260K", "stories-b1"));
         }
+        assertError(r, 503, "engine_overloaded");
+        assertThat(r.headers().firstValue("retry-after")).isPresent();
+        String rid = r.headers().firstValue("x-request-id").orElseThrow();
+        Map<String, Object> row = awaitUsage(rid);
+        assertThat(row.get("status")).isEqualTo("rejected");
+        assertThat(row.get("http_status")).isEqualTo(503);
         // The hung-up stream is cancelled and metered; its bulkhead slot is free again once it is recorded.
         assertThat(awaitUsage(busyId).get("status")).isEqualTo("cancelled");
         assertThat(post(key, "/v1/completions", COMPLETION.replace("stories260K", "stories-b1")).statusCode()).isEqualTo(200);

@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -36,7 +34,8 @@ class FinanceTest extends GatewayTestBase {
         Map<String, Object> row = awaitUsage(r.headers().firstValue("x-request-id").orElseThrow());
         assertThat(((BigDecimal) row.get("cost")).compareTo(expected)).isZero();
 
-        String today = LocalDate.now(ZoneOffset.UTC).toString();
+        // The request's own UTC day (not the clock's after it: the two differ if the request ran over midnight).
+        String today = utcDay(row).toString();
         var report = get(ADMIN_KEY, "/admin/api/finance/usage?from=" + today + "&to=" + today
                 + "&group_by=team,model,adapter,day&team=" + team);
         assertThat(report.statusCode()).isEqualTo(200);
@@ -63,19 +62,24 @@ class FinanceTest extends GatewayTestBase {
         String team = createTeam(Map.of());
         String key = memberKey(team);
         for (int i = 0; i < 3; i++) {
-            assertThat(post(key, "/v1/completions", "{\"model\":\"stories260K\",\"prompt\":\"Once\",\"max_tokens\":3}")
+            // Greedy: a sampled "Once" could end (EOS) before its 3 tokens and make the expected total below vary.
+            assertThat(post(key, "/v1/completions", "{\"model\":\"stories260K\",\"prompt\":\"Once\",\"max_tokens\":3,\"temperature\":0}")
                     .statusCode()).isEqualTo(200);
         }
         await(() -> jdbc.queryForObject("SELECT count(*) FROM usage_records WHERE team_id = ?", Long.class, team) == 3
                 ? Boolean.TRUE : null, "3 usage records");
         jdbc.update("UPDATE usage_daily SET requests = 999, completion_tokens = 0 WHERE team_id = ?", team);
-        String today = LocalDate.now(ZoneOffset.UTC).toString();
+        // The UTC days the requests were filed under (two, if they ran over midnight), not the clock's day now.
+        Map<String, Object> days = jdbc.queryForMap("""
+                SELECT min(requested_at AT TIME ZONE 'UTC')::date::text AS first, max(requested_at AT TIME ZONE 'UTC')::date::text AS last
+                FROM usage_records WHERE team_id = ?""", team);
         String finance = createKey(ADMIN_KEY, "platform", Map.of("role", "FINANCE")).get("key").asText();
-        String body = "{\"from\":\"" + today + "\",\"to\":\"" + today + "\"}";
+        String body = "{\"from\":\"" + days.get("first") + "\",\"to\":\"" + days.get("last") + "\"}";
         assertThat(post(finance, "/admin/api/finance/rollups/rebuild", body).statusCode()).isEqualTo(403);
         assertThat(post(ADMIN_KEY, "/admin/api/finance/rollups/rebuild", body).statusCode()).isEqualTo(200);
         Map<String, Object> daily = jdbc.queryForMap(
-                "SELECT requests, completion_tokens FROM usage_daily WHERE team_id = ? AND day = ?::date", team, today);
+                "SELECT sum(requests) AS requests, sum(completion_tokens) AS completion_tokens FROM usage_daily WHERE team_id = ?",
+                team);
         Map<String, Object> ledger = jdbc.queryForMap(
                 "SELECT count(*) AS requests, sum(completion_tokens) AS completion_tokens FROM usage_records WHERE team_id = ?", team);
         assertThat(((Number) daily.get("requests")).longValue()).isEqualTo(3);

@@ -33,9 +33,7 @@ import java.util.function.Supplier;
 public abstract class GatewayTestBase {
     public static final String ADMIN_KEY = "ck-test-bootstrap-admin-key-0001";
     protected static final ObjectMapper JSON = new ObjectMapper();
-    private static final java.nio.file.Path SPOOL = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"),
-            "conduit-test-spool-" + UUID.randomUUID() + ".jsonl");
-    protected static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    protected static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
 
     @LocalServerPort
     protected int port;
@@ -47,8 +45,12 @@ public abstract class GatewayTestBase {
     static void database(DynamicPropertyRegistry registry) {
         registry.add("spring.datasource.url", TestDatabase::url);
         registry.add("spring.datasource.username", () -> "postgres");
-        registry.add("conduit.usage-spool", () -> SPOOL.toString());
-        SPOOL.toFile().deleteOnExit();
+        // A spool file per context: Spring keeps contexts (e.g. TimeLimitTest's) alive, and each one's scheduled
+        // replay rewrites its spool file, which must not race another context's writes.
+        java.nio.file.Path spool = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"),
+                "conduit-test-spool-" + UUID.randomUUID() + ".jsonl");
+        registry.add("conduit.usage-spool", spool::toString);
+        spool.toFile().deleteOnExit();
     }
 
     protected String base() {
@@ -136,8 +138,14 @@ public abstract class GatewayTestBase {
         }, "usage record " + requestId);
     }
 
+    /** UTC day of a usage record, as the gateway files it in budgets and daily rollups. */
+    protected static java.time.LocalDate utcDay(Map<String, Object> usageRow) {
+        return ((java.sql.Timestamp) usageRow.get("requested_at")).toInstant().atZone(java.time.ZoneOffset.UTC).toLocalDate();
+    }
+
+    /** Polls until {@code probe} returns non-null; generous, as a loaded CI machine can stall for seconds. */
     protected static <T> T await(Supplier<T> probe, String what) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
             T v = probe.get();
             if (v != null) return v;

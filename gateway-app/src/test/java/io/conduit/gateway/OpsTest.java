@@ -2,6 +2,7 @@ package io.conduit.gateway;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,14 +29,19 @@ class OpsTest extends GatewayTestBase {
         String junkPath = "/v1/junk-" + unique("path");
         get(key, junkPath);
         post(key, "/v1/completions", "{\"model\":\"" + unique("no-such-model") + "\",\"prompt\":\"x\"}");
+        // The usage meters are registered one after another once the ledger write succeeds, after the response,
+        // and the engine's counters come from a stats snapshot taken after its step: wait for all of them.
+        java.util.regex.Pattern generated = java.util.regex.Pattern.compile(
+                "conduit_engine_generated_tokens_total\\{[^}]*model=\"stories260K\"[^}]*\\} [1-9]");
+        List<String> expected = List.of("conduit_usage_records_total", "conduit_engine_waiting{",
+                "conduit_engine_kv_blocks_used{", "conduit_bulkhead_available{", "conduit_tokens_total{",
+                "http_server_requests_seconds_count{");
         String metrics = await(() -> {
             String m = get(null, "/actuator/prometheus").body();
-            return m.contains("conduit_usage_records_total") ? m : null;
-        }, "usage metrics");
-        assertThat(metrics).containsPattern("conduit_engine_generated_tokens_total\\{[^}]*model=\"stories260K\"[^}]*\\} [1-9]");
-        assertThat(metrics).contains("conduit_engine_waiting{").contains("conduit_engine_kv_blocks_used{")
-                .contains("conduit_bulkhead_available{").contains("conduit_tokens_total{")
-                .contains("http_server_requests_seconds_count{");
+            return expected.stream().allMatch(m::contains) && generated.matcher(m).find() ? m : null;
+        }, "usage and engine metrics " + expected);
+        assertThat(metrics).containsPattern(generated);
+        assertThat(metrics).contains(expected);
         // Neither request paths nor unknown model names become label values.
         assertThat(metrics).doesNotContain(junkPath).doesNotContain("no-such-model");
     }
@@ -46,8 +52,10 @@ class OpsTest extends GatewayTestBase {
         String key = memberKey(createTeam(Map.of()));
         var r = post(key, "/v1/completions", "{\"model\":\"stories260K\",\"prompt\":\"Once\",\"max_tokens\":1}");
         String id = r.headers().firstValue("x-request-id").orElseThrow();
-        await(() -> output.getOut().contains("[" + id + "]") ? Boolean.TRUE : null, "a log line with the request id");
-        assertThat(output.getOut()).containsPattern("\\[" + id + "\\].*POST /v1/completions -> 200");
+        // The access line is written when the exchange ends, just after the client has its response: wait for it.
+        java.util.regex.Pattern access = java.util.regex.Pattern.compile("\\[" + id + "\\].*POST /v1/completions -> 200");
+        await(() -> access.matcher(output.getOut()).find() ? Boolean.TRUE : null, "the access log line of " + id);
+        assertThat(output.getOut()).containsPattern(access);
     }
 
     @Test

@@ -104,13 +104,15 @@ class BatchingEngineTest {
     void cancellationEndsTheStreamAndFreesBlocks() throws Exception {
         try (BatchingEngine engine = new BatchingEngine(model, EngineOptions.defaults())) {
             SamplingParams longRun = SamplingParams.builder().temperature(0).maxTokens(1500).ignoreEos(true).build();
-            CollectingListener cancelled = new CollectingListener(5);
+            // Held at its 5th token until cancelled: a fast model must not finish all 1500 before cancel() lands.
+            CollectingListener cancelled = CollectingListener.holdingAt(5);
             RequestHandle h = engine.submit(EngineRequest.of("c1", new int[]{1}, longRun), cancelled);
             Job other = mixedJobs(1, 3).get(0);
             CollectingListener survivor = new CollectingListener();
             engine.submit(EngineRequest.of("c2", other.prompt(), other.params()), survivor);
             cancelled.awaitTokens();
             h.cancel();
+            cancelled.release();
             GenerationResult r = cancelled.await();
             assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
             assertThat(r.tokenIds().length).isBetween(5, 1499);
@@ -151,14 +153,16 @@ class BatchingEngineTest {
     }
 
     @Test
-    void fairShareAdmitsAQuietTenantAheadOfABurst() {
+    void fairShareAdmitsAQuietTenantAheadOfABurst() throws Exception {
         SamplingParams p = SamplingParams.builder().temperature(0).maxTokens(20).ignoreEos(true).build();
         SamplingParams longRun = SamplingParams.builder().temperature(0).maxTokens(1200).ignoreEos(true).build();
         try (BatchingEngine engine = new BatchingEngine(model, new EngineOptions(64, 64L << 20, 64, 1))) {
             // One sequence runs at a time; a long request holds the slot while the burst and the quiet request
             // queue up behind it, so the admission order is decided by the fair queue alone.
-            CollectingListener blocker = new CollectingListener();
+            // The blocker is held at its first token until all of them are queued, however slow this thread.
+            CollectingListener blocker = CollectingListener.holdingAt(1);
             engine.submit(new EngineRequest("blocker", new int[]{1}, longRun, "other", 1, null, null, null, null), blocker);
+            blocker.awaitTokens();
             List<CollectingListener> burst = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 CollectingListener l = new CollectingListener();
@@ -167,10 +171,16 @@ class BatchingEngineTest {
             }
             CollectingListener quiet = new CollectingListener();
             engine.submit(new EngineRequest("quiet", new int[]{1, 99}, p, "quiet", 1, null, null, null, null), quiet);
+            blocker.release();
             assertThat(blocker.await().tokenIds()).hasSize(1200);
-            long quietQueued = quiet.await().queueNanos();
+            quiet.await();
+            // Service order is first-token order (one sequence at a time). Not queueNanos: a request submitted
+            // earlier but served just before the quiet one can have queued longer if this thread was descheduled.
             int burstServedBefore = 0;
-            for (CollectingListener l : burst) if (l.await().queueNanos() < quietQueued) burstServedBefore++;
+            for (CollectingListener l : burst) {
+                l.await();
+                if (l.firstTokenOrder < quiet.firstTokenOrder) burstServedBefore++;
+            }
             // First come first served would put the quiet team behind all 8; fair share lets it in after one.
             assertThat(burstServedBefore).isEqualTo(1);
             awaitWhole(engine);
@@ -248,12 +258,20 @@ class BatchingEngineTest {
         BatchingEngine engine = new BatchingEngine(model, new EngineOptions(64, 64L << 20, 64, 2));
         List<CollectingListener> listeners = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
-            CollectingListener l = new CollectingListener(2);
+            // The first is held at its 2nd token until close() has begun: no request can finish before it.
+            CollectingListener l = i == 0 ? CollectingListener.holdingAt(2) : new CollectingListener(2);
             engine.submit(EngineRequest.of("x" + i, new int[]{1, 10 + i}, p), l);
             listeners.add(l);
         }
         listeners.get(0).awaitTokens();
-        engine.close();
+        Thread closer = Thread.ofPlatform().start(engine::close);
+        // close() stops the loop, then waits for it: once the closer waits (or is done), let the held step end.
+        while (closer.isAlive() && closer.getState() != Thread.State.WAITING
+                && closer.getState() != Thread.State.TIMED_WAITING) {
+            Thread.sleep(1);
+        }
+        listeners.get(0).release();
+        closer.join();
         for (CollectingListener l : listeners) {
             assertThat(l.result).failsWithin(java.time.Duration.ofSeconds(30))
                     .withThrowableOfType(ExecutionException.class)
@@ -272,8 +290,9 @@ class BatchingEngineTest {
 
     /** The listener sees completion from inside the step; the blocks are released in the same step. */
     private static void awaitWhole(BatchingEngine engine) {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (!engine.kvWhole() && System.nanoTime() < deadline) Thread.onSpinWait();
+        // Generous, and parking rather than spinning: on 2 cores a spin competes with the engine's own thread.
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!engine.kvWhole() && System.nanoTime() < deadline) java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
         assertThat(engine.kvWhole()).as("no KV block held after the scenario").isTrue();
     }
 }
