@@ -160,7 +160,7 @@ public class OpenAiController {
 
     /** What one request is, once admitted far enough to be metered. */
     private record Meter(String requestId, Instant at, Caller caller, String model, String adapter, String endpoint,
-                         String endUser) {
+                         String endUser, int perPrompt) {
         UsageRecord rejected(Throwable t) {
             ApiException e = ErrorWriter.toApi(t);
             return new UsageRecord(requestId, at, caller.teamId(), caller.keyId(), model, adapter, endpoint,
@@ -185,7 +185,7 @@ public class OpenAiController {
         Resolved resolved = resolve(caller, req.model());
         ModelPool.ServedModel m = resolved.model();
         Meter meter = new Meter(requestId, at, caller, m.name(), resolved.adapter(),
-                chat ? "chat.completions" : "completions", req.user());
+                chat ? "chat.completions" : "completions", req.user(), req.n());
         try {
             return admit(chat, req, resolved, meter, exchange);
         } catch (RuntimeException e) {
@@ -197,31 +197,13 @@ public class OpenAiController {
     private Mono<Void> admit(boolean chat, ParsedRequest req, Resolved resolved, Meter meter,
                              ServerWebExchange exchange) {
         ModelPool.ServedModel m = resolved.model();
-        Tokenizer tok = m.model().tokenizer();
-        int[] prompt;
-        if (chat) {
-            List<ChatMessage> messages = req.messages().stream()
-                    .map(x -> new ChatMessage(x.role().equals("developer") ? "system" : x.role(), x.content()))
-                    .toList();
-            String rendered = m.chatTemplate().render(messages, true);
-            // Templates usually write BOS themselves; add it only when they did not (as the CLI does).
-            boolean templateHasBos = tok.bosId() >= 0 && rendered.startsWith(tok.tokenText(tok.bosId()));
-            prompt = tok.encode(rendered, tok.addBosByDefault() && !templateHasBos, true);
-        } else if (req.promptIds() != null) {
-            prompt = req.promptIds();
-        } else {
-            prompt = tok.encode(req.prompt(), tok.addBosByDefault(), true);
-        }
-        if (prompt.length == 0) throw ApiException.invalid("The prompt is empty.", chat ? "messages" : "prompt");
+        List<int[]> prompts = prompts(chat, req, m);
         int ctx = m.contextLength();
-        int maxTokens = req.maxTokens() != null ? req.maxTokens() : (chat ? ctx - prompt.length : 16);
-        if (prompt.length >= ctx || (long) prompt.length + maxTokens > ctx) {
-            throw ApiException.invalid("This model's maximum context length is " + ctx + " tokens. However, you "
-                    + "requested " + ((long) prompt.length + Math.max(maxTokens, 0)) + " tokens (" + prompt.length
-                    + " in the " + (chat ? "messages" : "prompt") + ", " + Math.max(maxTokens, 0)
-                    + " in the completion). Please reduce the length of the "
-                    + (chat ? "messages" : "prompt") + " or completion.", chat ? "messages" : "prompt",
-                    "context_length_exceeded");
+        int maxTokens = req.maxTokens() != null ? req.maxTokens() : (chat ? ctx - prompts.getFirst().length : 16);
+        long promptTokens = 0;
+        for (int i = 0; i < prompts.size(); i++) {
+            checkContext(chat, prompts.get(i), prompts.size() > 1 ? i : -1, maxTokens, ctx);
+            promptTokens += prompts.get(i).length;
         }
         SamplingParams.Builder b = SamplingParams.builder().maxTokens(maxTokens).logprobs(req.logprobs());
         if (req.temperature() != null) b.temperature(req.temperature());
@@ -232,14 +214,17 @@ public class OpenAiController {
         SamplingParams base = b.build();
         Instant deadline = Instant.now().plus(props.queueTimeout());
         List<EngineRequest> requests = new ArrayList<>();
-        for (int i = 0; i < req.n(); i++) {
-            SamplingParams p = req.seed() == null ? base : base.toBuilder().seed(req.seed() + i).build();
-            requests.add(new EngineRequest(meter.requestId() + "-" + i, prompt, p, meter.caller().teamId(),
-                    meter.caller().teamWeight(), resolved.adapter(),
-                    // Until adapters carry a content digest, their name keeps their cached prefixes apart.
-                    resolved.adapter(), null, deadline));
+        for (int[] prompt : prompts) {
+            for (int j = 0; j < req.n(); j++) {
+                // Seed + j per prompt: a batched prompt samples exactly as it would alone.
+                SamplingParams p = req.seed() == null ? base : base.toBuilder().seed(req.seed() + j).build();
+                requests.add(new EngineRequest(meter.requestId() + "-" + requests.size(), prompt, p,
+                        meter.caller().teamId(), meter.caller().teamWeight(), resolved.adapter(),
+                        // Until adapters carry a content digest, their name keeps their cached prefixes apart.
+                        resolved.adapter(), null, deadline));
+            }
         }
-        long estimate = prompt.length + (long) req.n() * maxTokens;
+        long estimate = promptTokens + (long) requests.size() * maxTokens;
         // Admission (rate limit, budget reservation, engine submit) runs to its end even if the client hangs up
         // meanwhile: a reservation is only ever settled by the request's usage record, so admission must not
         // be cut off between the two. A client that left during admission gets its run cancelled (and metered).
@@ -261,6 +246,35 @@ public class OpenAiController {
                         : respond(chat, req, m, meter, run, exchange)).doFinally(signal -> run.endResponse()));
     }
 
+    /** Token ids of each prompt (chat: the rendered conversation; completions: one per batch element). */
+    private static List<int[]> prompts(boolean chat, ParsedRequest req, ModelPool.ServedModel m) {
+        Tokenizer tok = m.model().tokenizer();
+        if (chat) {
+            List<ChatMessage> messages = req.messages().stream()
+                    .map(x -> new ChatMessage(x.role().equals("developer") ? "system" : x.role(), x.content()))
+                    .toList();
+            String rendered = m.chatTemplate().render(messages, true);
+            // Templates usually write BOS themselves; add it only when they did not (as the CLI does).
+            boolean templateHasBos = tok.bosId() >= 0 && rendered.startsWith(tok.tokenText(tok.bosId()));
+            return List.of(tok.encode(rendered, tok.addBosByDefault() && !templateHasBos, true));
+        }
+        if (req.promptIds() != null) return req.promptIds();
+        return req.prompts().stream().map(p -> tok.encode(p, tok.addBosByDefault(), true)).toList();
+    }
+
+    /** One prompt against the context window; {@code index} names the batch element (-1: not batched). */
+    private static void checkContext(boolean chat, int[] prompt, int index, int maxTokens, int ctx) {
+        String what = chat ? "messages" : "prompt";
+        if (prompt.length == 0) throw ApiException.invalid("The prompt is empty.", what);
+        if (prompt.length >= ctx || (long) prompt.length + maxTokens > ctx) {
+            throw ApiException.invalid("This model's maximum context length is " + ctx + " tokens. However, you "
+                    + "requested " + ((long) prompt.length + Math.max(maxTokens, 0)) + " tokens (" + prompt.length
+                    + " in the " + what + (index >= 0 ? " at index " + index : "") + ", " + Math.max(maxTokens, 0)
+                    + " in the completion). Please reduce the length of the " + what + " or completion.", what,
+                    "context_length_exceeded");
+        }
+    }
+
     private GenerationRun start(ModelPool.ServedModel m, List<EngineRequest> requests, Meter meter,
                                 RateLimiter.Ticket ticket) {
         if (!m.bulkhead().tryAcquirePermission()) {
@@ -280,32 +294,6 @@ public class OpenAiController {
         return run;
     }
 
-    /** Usage as billed: the prompt once (as OpenAI does for n > 1), completion tokens of every choice. */
-    record Totals(int prompt, int cached, int completion, double queueMs, double prefillMs, double decodeMs) {
-        static Totals of(List<GenerationResult> results) {
-            int prompt = 0, cached = 0, completion = 0;
-            double q = 0, p = 0, d = 0;
-            boolean first = true;
-            for (GenerationResult r : results) {
-                if (r == null) continue;
-                if (first) {
-                    prompt = r.promptIds().length;
-                    cached = Math.min(prompt, r.cachedPromptTokens());
-                    first = false;
-                }
-                completion += r.tokenIds().length;
-                q = Math.max(q, r.queueNanos() / 1e6);
-                p = Math.max(p, r.prefillNanos() / 1e6);
-                d = Math.max(d, r.decodeNanos() / 1e6);
-            }
-            return new Totals(prompt, cached, completion, q, p, d);
-        }
-
-        ObjectNode json() {
-            return Renderer.usage(prompt, cached, completion);
-        }
-    }
-
     private static UsageRecord toRecord(Meter meter, GenerationRun run, List<GenerationRun.Outcome> outcomes) {
         List<GenerationResult> results = new ArrayList<>();
         Throwable error = null;
@@ -315,7 +303,7 @@ public class OpenAiController {
             if (o.result() != null && o.result().finishReason() == FinishReason.CANCELLED) cancelled = true;
             if (o.error() != null && error == null) error = o.error();
         }
-        Totals t = Totals.of(results);
+        Totals t = Totals.of(results, meter.perPrompt());
         String status = "ok";
         int http = 200;
         String code = null;
@@ -358,7 +346,7 @@ public class OpenAiController {
                         if (e instanceof GenerationRun.Done d) results[d.index()] = d.result();
                     }
                     List<GenerationResult> list = List.of(results);
-                    String json = r.response(list, Totals.of(list).json());
+                    String json = r.response(list, Totals.of(list, req.n()).json());
                     ServerHttpResponse resp = exchange.getResponse();
                     resp.getHeaders().setContentType(MediaType.APPLICATION_JSON);
                     return resp.writeWith(Mono.just(resp.bufferFactory().wrap(json.getBytes(StandardCharsets.UTF_8))));
@@ -388,7 +376,7 @@ public class OpenAiController {
         Flux<String> tail = Flux.defer(() -> {
             List<GenerationResult> list = new ArrayList<>();
             for (int i = 0; i < results.length(); i++) list.add(results.get(i));
-            return usage ? Flux.just(r.usageChunk(Totals.of(list).json()), "[DONE]") : Flux.just("[DONE]");
+            return usage ? Flux.just(r.usageChunk(Totals.of(list, req.n()).json()), "[DONE]") : Flux.just("[DONE]");
         });
         Flux<String> events = Flux.concat(roles, tokens, tail)
                 .onErrorResume(e -> {

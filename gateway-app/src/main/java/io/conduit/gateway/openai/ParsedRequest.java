@@ -7,7 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The OpenAI request fields the gateway understands, type-checked; anything malformed is a 400 naming the param. */
-public record ParsedRequest(boolean chat, String model, List<Message> messages, String prompt, int[] promptIds,
+public record ParsedRequest(boolean chat, String model, List<Message> messages, List<String> prompts,
+                            List<int[]> promptIds,
                             int n, Integer maxTokens, Double temperature, Double topP, Long seed, List<String> stop,
                             Double presencePenalty, Double frequencyPenalty, int logprobs, boolean stream,
                             boolean includeUsage, String user) {
@@ -16,6 +17,8 @@ public record ParsedRequest(boolean chat, String model, List<Message> messages, 
     }
 
     public static final int MAX_N = 16;
+    /** Prompts × n: each choice is one engine sequence, so this bounds what one request can occupy. */
+    public static final int MAX_CHOICES = 128;
 
     public static ParsedRequest parse(JsonNode root, boolean chat) {
         if (root == null || !root.isObject()) {
@@ -23,8 +26,8 @@ public record ParsedRequest(boolean chat, String model, List<Message> messages, 
         }
         String model = string(root, "model", true);
         List<Message> messages = null;
-        String prompt = null;
-        int[] promptIds = null;
+        List<String> prompts = null;
+        List<int[]> promptIds = null;
         if (chat) {
             JsonNode m = root.get("messages");
             if (m == null || !m.isArray() || m.isEmpty()) {
@@ -43,18 +46,29 @@ public record ParsedRequest(boolean chat, String model, List<Message> messages, 
             }
         } else {
             JsonNode p = root.get("prompt");
-            if (p == null || p.isNull()) {
-                throw ApiException.invalid("'prompt' is required.", "prompt");
-            } else if (p.isTextual()) {
-                prompt = p.asText();
-            } else if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
-                prompt = p.get(0).asText();
-            } else if (p.isArray() && !p.isEmpty() && allInts(p)) {
-                promptIds = new int[p.size()];
-                for (int i = 0; i < p.size(); i++) promptIds[i] = p.get(i).asInt();
+            if (p == null || p.isNull()) throw ApiException.invalid("'prompt' is required.", "prompt");
+            if (p.isTextual()) {
+                prompts = List.of(p.asText());
+            } else if (p.isArray() && p.isEmpty()) {
+                throw ApiException.invalid("'prompt' must not be an empty array.", "prompt");
+            } else if (p.isArray() && allInts(p)) {
+                promptIds = List.of(ints(p));
+            } else if (p.isArray() && all(p, JsonNode::isTextual)) {
+                prompts = new ArrayList<>();
+                for (JsonNode x : p) {
+                    // OpenAI refuses these too; an empty batch element is almost always a client bug.
+                    if (x.asText().isEmpty()) throw ApiException.invalid("'prompt' must not contain empty strings.", "prompt");
+                    prompts.add(x.asText());
+                }
+            } else if (p.isArray() && all(p, x -> x.isArray() && allInts(x))) {
+                promptIds = new ArrayList<>();
+                for (JsonNode x : p) {
+                    if (x.isEmpty()) throw ApiException.invalid("'prompt' must not contain empty token arrays.", "prompt");
+                    promptIds.add(ints(x));
+                }
             } else {
-                throw ApiException.invalid("'prompt' must be a string, a one-element array of strings or an array "
-                        + "of token ids (batched prompts are not supported).", "prompt");
+                throw ApiException.invalid("'prompt' must be a string, an array of strings, an array of token ids "
+                        + "or an array of arrays of token ids.", "prompt");
             }
         }
         // Refuse what the engine cannot honour rather than silently answering with plain text.
@@ -73,6 +87,11 @@ public record ParsedRequest(boolean chat, String model, List<Message> messages, 
         Integer n = integer(root, "n");
         if (n != null && (n < 1 || n > MAX_N)) {
             throw ApiException.invalid("'n' must be between 1 and " + MAX_N + ".", "n");
+        }
+        int batch = prompts != null ? prompts.size() : promptIds != null ? promptIds.size() : 1;
+        if ((long) batch * (n == null ? 1 : n) > MAX_CHOICES) {
+            throw ApiException.invalid("Too many choices: " + batch + " prompts × n=" + (n == null ? 1 : n)
+                    + " exceeds the limit of " + MAX_CHOICES + " choices per request.", "prompt");
         }
         Integer maxTokens = integer(root, "max_completion_tokens");
         String maxName = "max_completion_tokens";
@@ -139,15 +158,30 @@ public record ParsedRequest(boolean chat, String model, List<Message> messages, 
         if (user != null && user.length() > 256) {
             throw ApiException.invalid("'user' must be at most 256 characters.", "user");
         }
-        return new ParsedRequest(chat, model, messages, prompt, promptIds, n == null ? 1 : n, maxTokens,
+        return new ParsedRequest(chat, model, messages, prompts, promptIds, n == null ? 1 : n, maxTokens,
                 number(root, "temperature"), number(root, "top_p"), seed, stop, number(root, "presence_penalty"),
                 number(root, "frequency_penalty"), logprobs, stream != null && stream, includeUsage,
                 user);
     }
 
     private static boolean allInts(JsonNode arr) {
-        for (JsonNode x : arr) if (!x.isIntegralNumber()) return false;
+        return all(arr, JsonNode::isIntegralNumber);
+    }
+
+    private static boolean all(JsonNode arr, java.util.function.Predicate<JsonNode> test) {
+        for (JsonNode x : arr) if (!test.test(x)) return false;
         return true;
+    }
+
+    private static int[] ints(JsonNode arr) {
+        int[] ids = new int[arr.size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = arr.get(i).asInt();
+        return ids;
+    }
+
+    /** Completions only: how many prompts the request carries (each gets n choices). */
+    public int promptCount() {
+        return prompts != null ? prompts.size() : promptIds != null ? promptIds.size() : 1;
     }
 
     private static String content(JsonNode c) {
