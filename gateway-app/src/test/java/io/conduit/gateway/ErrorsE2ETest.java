@@ -61,6 +61,26 @@ class ErrorsE2ETest extends GatewayTestBase {
     }
 
     @Test
+    void promptIdsOutsideTheVocabularyAre400AndReleaseTheReservation() throws Exception {
+        String team = createTeam(Map.of());
+        put(ADMIN_KEY, "/admin/api/teams/" + team + "/budgets/day", "{\"token_limit\":1000000}");
+        String key = memberKey(team);
+        for (Object prompt : List.of(List.of(1, 99999), List.of(List.of(1, 2), List.of(-1)))) {
+            HttpResponse<String> r = post(key, "/v1/completions",
+                    toJson(Map.of("model", "stories260K", "prompt", prompt, "max_tokens", 4)));
+            JsonNode e = assertError(r, 400, null);
+            assertThat(e.get("message").asText()).contains("vocabulary");
+            Map<String, Object> row = awaitUsage(r.headers().firstValue("x-request-id").orElseThrow());
+            assertThat(row.get("http_status")).isEqualTo(400);
+            assertThat(((Number) row.get("completion_tokens")).intValue()).isZero();
+        }
+        Long reserved = jdbc.queryForObject("""
+                SELECT coalesce(sum(c.reserved_tokens), 0) FROM budget_counters c JOIN budgets b ON b.id = c.budget_id
+                WHERE b.team_id = ?""", Long.class, team);
+        assertThat(reserved).isZero();
+    }
+
+    @Test
     void missingBadRevokedAndExpiredKeysAre401() {
         assertError(post(null, "/v1/completions", COMPLETION), 401, "missing_api_key");
         assertError(post("ck-thisisnotavalidkeyatall", "/v1/completions", COMPLETION), 401, "invalid_api_key");
