@@ -34,7 +34,7 @@ public record MachineLimits(double bandwidthGbs, double fmaPeakGflops, int threa
         bytes = Math.max(chunk, bytes / chunk * chunk);
         int chunks = (int) (bytes / chunk);
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment seg = arena.allocate(bytes, 64);
+            MemorySegment seg = HugePages.allocate(arena, bytes); // as the heap the kernels read (see HugePages)
             Parallel.forRange(chunks, 1, (from, to) -> {
                 for (int c = from; c < to; c++) seg.asSlice((long) c * chunk, chunk).fill((byte) (c + 1));
             });

