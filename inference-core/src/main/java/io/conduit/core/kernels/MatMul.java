@@ -84,7 +84,7 @@ public final class MatMul {
                 // feeding 4 FMA chains.
                 // One contiguous chunk per thread: measured ~7% faster at batch 1 than four smaller ones (a
                 // decode step is ~120 of these memory-bound calls), while batched tiles keep finer chunks.
-                int perThread = Math.max(2, (tiles + Parallel.threads() - 1) / Parallel.threads());
+                int perThread = Math.max(2, tiles / Parallel.threads()); // floor: tiles / grain >= threads
                 Parallel.forRange(tiles, perThread, (from, to) -> decodePacked(ps, firstTile, from, to, x, batch, outs));
             } else if (ws[0].type() == GgmlType.Q8_0) {
                 Parallel.forRange(tiles * TILE, 8, (from, to) -> decodeQ8_0(ws, firstTile, from, to, x, batch, outs));
