@@ -80,7 +80,8 @@ public final class Parallel {
      * chunks of its own range in order, so its part of a weight matrix is one sequential stream for the hardware
      * prefetchers; a thread whose range is done takes chunks from the far end of another's, so a thread slowed by
      * a neighbour still holds no one up. (Against chunks handed out round-robin this alone measured within noise;
-     * it is what lets batch-1 matmuls ask for one big chunk per thread without losing that protection.)
+     * with one chunk per thread, as batch-1 matmuls ask for, a thread that has not started its chunk when the
+     * others finish still has it taken from it.)
      */
     private static final class Job {
         final RangeBody body;
