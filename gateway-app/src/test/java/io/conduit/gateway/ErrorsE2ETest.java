@@ -72,8 +72,12 @@ class ErrorsE2ETest extends GatewayTestBase {
             assertThat(e.get("message").asText()).contains("vocabulary");
             Map<String, Object> row = awaitUsage(r.headers().firstValue("x-request-id").orElseThrow());
             assertThat(row.get("http_status")).isEqualTo(400);
+            assertThat(row.get("status")).isEqualTo("rejected");
+            // Checked before admission: no choice of the batch ever started generating.
             assertThat(((Number) row.get("completion_tokens")).intValue()).isZero();
         }
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM budget_reservations r JOIN budgets b ON b.id = r.budget_id "
+                + "WHERE b.team_id = ?", Long.class, team)).isZero();
         Long reserved = jdbc.queryForObject("""
                 SELECT coalesce(sum(c.reserved_tokens), 0) FROM budget_counters c JOIN budgets b ON b.id = c.budget_id
                 WHERE b.team_id = ?""", Long.class, team);

@@ -203,6 +203,7 @@ public class OpenAiController {
         long promptTokens = 0;
         for (int i = 0; i < prompts.size(); i++) {
             checkContext(chat, prompts.get(i), prompts.size() > 1 ? i : -1, maxTokens, ctx);
+            checkVocabulary(prompts.get(i), prompts.size() > 1 ? i : -1, m.model().config().vocabSize());
             promptTokens += prompts.get(i).length;
         }
         SamplingParams.Builder b = SamplingParams.builder().maxTokens(maxTokens).logprobs(req.logprobs());
@@ -263,6 +264,19 @@ public class OpenAiController {
     }
 
     /** One prompt against the context window; {@code index} names the batch element (-1: not batched). */
+    /**
+     * Token-id prompts are checked here, before anything is reserved or started: the engine would refuse them too,
+     * but only one choice at a time, after the other prompts of a batch had started generating.
+     */
+    private static void checkVocabulary(int[] prompt, int index, int vocabSize) {
+        for (int id : prompt) {
+            if (id < 0 || id >= vocabSize) {
+                throw ApiException.invalid("Token id " + id + (index >= 0 ? " in the prompt at index " + index : "")
+                        + " is outside the model's vocabulary [0, " + vocabSize + ").", "prompt");
+            }
+        }
+    }
+
     private static void checkContext(boolean chat, int[] prompt, int index, int maxTokens, int ctx) {
         String what = chat ? "messages" : "prompt";
         if (prompt.length == 0) throw ApiException.invalid("The prompt is empty.", what);
