@@ -230,6 +230,10 @@ class ErrorsE2ETest extends GatewayTestBase {
             }
         }
         // Whatever point each client left at, every reservation ends settled and the counter equals the ledger.
+        // "Settled" alone is also true before the first request is admitted, so wait for records to exist and for
+        // their count to hold still across a few polls with nothing reserved.
+        long[] lastCount = {-1};
+        int[] stablePolls = {0};
         await(() -> {
             Long reserved = jdbc.queryForObject("""
                     SELECT coalesce(sum(c.reserved_tokens), 0) FROM budget_counters c JOIN budgets b ON b.id = c.budget_id
@@ -237,7 +241,11 @@ class ErrorsE2ETest extends GatewayTestBase {
             Long pending = jdbc.queryForObject("""
                     SELECT count(*) FROM budget_reservations r JOIN budgets b ON b.id = r.budget_id WHERE b.team_id = ?""",
                     Long.class, team);
-            return reserved == 0 && pending == 0 ? Boolean.TRUE : null;
+            Long records = jdbc.queryForObject("SELECT count(*) FROM usage_records WHERE team_id = ?", Long.class, team);
+            boolean settled = reserved == 0 && pending == 0 && records > 0;
+            stablePolls[0] = settled && records == lastCount[0] ? stablePolls[0] + 1 : 0;
+            lastCount[0] = records;
+            return stablePolls[0] >= 20 ? Boolean.TRUE : null; // ~0.5 s without a new record or reservation
         }, "all reservations settled");
         Long used = jdbc.queryForObject("""
                 SELECT coalesce(sum(c.used_tokens), 0) FROM budget_counters c JOIN budgets b ON b.id = c.budget_id
