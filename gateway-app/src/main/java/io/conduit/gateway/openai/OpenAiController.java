@@ -7,7 +7,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.conduit.core.chat.ChatMessage;
 import io.conduit.core.engine.EngineRequest;
 import io.conduit.core.engine.FinishReason;
+import io.conduit.core.engine.Generator;
 import io.conduit.core.engine.GenerationResult;
+import io.conduit.core.model.ModelConfig;
 import io.conduit.core.sampling.SamplingParams;
 import io.conduit.core.tokenizer.Tokenizer;
 import io.conduit.gateway.GatewayProperties;
@@ -203,7 +205,7 @@ public class OpenAiController {
         long promptTokens = 0;
         for (int i = 0; i < prompts.size(); i++) {
             checkContext(chat, prompts.get(i), prompts.size() > 1 ? i : -1, maxTokens, ctx);
-            checkVocabulary(prompts.get(i), prompts.size() > 1 ? i : -1, m.model().config().vocabSize());
+            checkVocabulary(prompts.get(i), prompts.size() > 1 ? i : -1, m.model().config());
             promptTokens += prompts.get(i).length;
         }
         SamplingParams.Builder b = SamplingParams.builder().maxTokens(maxTokens).logprobs(req.logprobs());
@@ -263,20 +265,19 @@ public class OpenAiController {
         return req.prompts().stream().map(p -> tok.encode(p, tok.addBosByDefault(), true)).toList();
     }
 
-    /** One prompt against the context window; {@code index} names the batch element (-1: not batched). */
     /**
-     * Token-id prompts are checked here, before anything is reserved or started: the engine would refuse them too,
-     * but only one choice at a time, after the other prompts of a batch had started generating.
+     * The engine's own prompt check, run here for every prompt before anything is reserved or started: the engine
+     * would refuse a bad token id too, but one choice at a time, after the other prompts of a batch had started.
      */
-    private static void checkVocabulary(int[] prompt, int index, int vocabSize) {
-        for (int id : prompt) {
-            if (id < 0 || id >= vocabSize) {
-                throw ApiException.invalid("Token id " + id + (index >= 0 ? " in the prompt at index " + index : "")
-                        + " is outside the model's vocabulary [0, " + vocabSize + ").", "prompt");
-            }
+    private static void checkVocabulary(int[] prompt, int index, ModelConfig config) {
+        try {
+            Generator.validatePrompt(prompt, config);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(e.getMessage() + (index >= 0 ? " (prompt at index " + index + ")" : ""), "prompt");
         }
     }
 
+    /** One prompt against the context window; {@code index} names the batch element (-1: not batched). */
     private static void checkContext(boolean chat, int[] prompt, int index, int maxTokens, int ctx) {
         String what = chat ? "messages" : "prompt";
         if (prompt.length == 0) throw ApiException.invalid("The prompt is empty.", what);

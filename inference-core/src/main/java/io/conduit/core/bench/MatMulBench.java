@@ -2,8 +2,8 @@ package io.conduit.core.bench;
 
 import io.conduit.core.kernels.MatMul;
 import io.conduit.core.synthetic.ModelShape;
+import io.conduit.core.synthetic.SyntheticModelWriter;
 import io.conduit.core.tensor.GgmlType;
-import io.conduit.core.tensor.TensorCodec;
 import io.conduit.core.tensor.WeightMatrix;
 
 import java.lang.foreign.Arena;
@@ -94,17 +94,10 @@ public final class MatMulBench {
         return r;
     }
 
-    /** A rows x cols matrix of the type, from Gaussian weights quantized by the project's own codec. */
+    /** A rows x cols matrix of the type, written as the synthetic models' matrices are. */
     static WeightMatrix randomMatrix(Arena arena, GgmlType type, int rows, int cols, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        long rowBytes = type.byteSize(cols);
-        MemorySegment seg = arena.allocate(rows * rowBytes, 64);
-        float[] row = new float[cols];
-        TensorCodec codec = TensorCodec.of(type);
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) row[c] = (float) (rnd.nextDouble(-1, 1) * 0.05);
-            codec.quantize(row, 0, cols, seg, r * rowBytes);
-        }
+        MemorySegment seg = arena.allocate(rows * type.byteSize(cols), 64);
+        SyntheticModelWriter.randomMatrix(seg, type, rows, cols, 0.05, seed);
         return WeightMatrix.of(type.name().toLowerCase(java.util.Locale.ROOT), seg, 0, type, rows, cols);
     }
 }

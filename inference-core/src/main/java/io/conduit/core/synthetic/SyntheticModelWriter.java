@@ -5,6 +5,7 @@ import io.conduit.core.kernels.Parallel;
 import io.conduit.core.tensor.GgmlType;
 import io.conduit.core.tensor.TensorCodec;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,14 +74,22 @@ public final class SyntheticModelWriter {
         w.write(path);
     }
 
-    /** Fills a rows x cols matrix with Gaussian values of standard deviation {@code scale}, row by row in parallel. */
     private GgufWriter.TensorFiller matrix(int rows, int cols, double scale, long salt) {
-        TensorCodec codec = TensorCodec.of(matrixType);
-        long rowBytes = matrixType.byteSize(cols);
-        return dst -> Parallel.forRange(rows, 64, (from, to) -> {
+        return dst -> randomMatrix(dst, matrixType, rows, cols, scale, seed * 1_000_003L + salt * 65_537L);
+    }
+
+    /**
+     * Writes a rows x cols matrix of {@code type} to {@code dst}: Gaussian values of standard deviation
+     * {@code scale} quantized by the project's codec, row by row in parallel; row {@code r} comes from seed
+     * {@code seed + r}, so the bytes do not depend on how the rows were split.
+     */
+    public static void randomMatrix(MemorySegment dst, GgmlType type, int rows, int cols, double scale, long seed) {
+        TensorCodec codec = TensorCodec.of(type);
+        long rowBytes = type.byteSize(cols);
+        Parallel.forRange(rows, 64, (from, to) -> {
             float[] row = new float[cols];
             for (int r = from; r < to; r++) {
-                SplittableRandom rnd = new SplittableRandom(seed * 1_000_003L + salt * 65_537L + r);
+                SplittableRandom rnd = new SplittableRandom(seed + r);
                 for (int c = 0; c < cols; c++) row[c] = (float) (rnd.nextGaussian() * scale);
                 codec.quantize(row, 0, cols, dst, r * rowBytes);
             }
