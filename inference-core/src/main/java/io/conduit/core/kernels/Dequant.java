@@ -92,6 +92,26 @@ final class Dequant {
                 .convertShape(VectorOperators.B2I, I, 0);
     }
 
+    /**
+     * The {@link io.conduit.core.tensor.PackedRows#GROUP} rows of packed group {@code group} as floats, row i at
+     * {@code dst[dstOff + i * stride ..]}: the same {@code q * d} floats as {@link #q8_0} / {@link #q4_0} give from
+     * the file layout. Rows past the matrix's last are written too (the copy holds zeros there), so {@code dst}
+     * needs room for the whole group.
+     */
+    static void packedGroup(io.conduit.core.tensor.PackedRows p, int group, float[] dst, int dstOff, int stride) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int blocks = p.blocks(), g = io.conduit.core.tensor.PackedRows.GROUP;
+        int qo = group * blocks * 32 * g, so = group * blocks * g;
+        for (int b = 0; b < blocks; b++) {
+            for (int i = 0; i < g; i++, qo += 32, so++) {
+                FloatVector dv = FloatVector.broadcast(F, d[so]);
+                int y = dstOff + i * stride + 32 * b;
+                for (int j = 0; j < 32; j += L) b2f(q, qo + j).mul(dv).intoArray(dst, y + j);
+            }
+        }
+    }
+
     /** bf16 is the top half of an fp32: widen and shift, exact. */
     static void bf16(MemorySegment s, long off, float[] dst, int dstOff, int n) {
         int i = 0;

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -101,6 +102,32 @@ class MatMulTest {
             for (int c = 0; c < cols; c++) {
                 assertThat(Float.floatToRawIntBits(fast[c + 2])).as("%s row %d col %d", type, r, c)
                         .isEqualTo(Float.floatToRawIntBits(ref[c]));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void packedGroupDecodingEqualsCodec(GgmlType type) {
+        int cols = 3 * type.blockSize(), rows = 7; // the second group has one row past the end
+        int stride = MatMul.paddedStride(cols);
+        assertThat(stride).isGreaterThan(cols); // 96 floats = 6 lines: padded to 7
+        WeightMatrix w = random(type, rows, cols, 5 + type.id());
+        var p = w.packed();
+        assertThat(p).isNotNull();
+        float[] ref = new float[cols];
+        for (int g = 0; g < p.groups(); g++) {
+            float[] fast = new float[1 + 4 * stride];
+            java.util.Arrays.fill(fast, Float.NaN);
+            Dequant.packedGroup(p, g, fast, 1, stride);
+            for (int i = 0; i < 4; i++) {
+                int r = 4 * g + i;
+                if (r < rows) w.dequantizeRow(r, ref, 0);
+                else java.util.Arrays.fill(ref, 0f);
+                for (int c = 0; c < cols; c++) {
+                    assertThat(Float.floatToRawIntBits(fast[1 + i * stride + c])).as("%s row %d col %d", type, r, c)
+                            .isEqualTo(Float.floatToRawIntBits(ref[c]));
+                }
             }
         }
     }
