@@ -68,11 +68,13 @@ public final class MatMulBench {
         }
         double perCallNs = (System.nanoTime() - t0) / (double) calls;
         int perSlice = (int) Math.max(1, budget / 3 * 2 / 5 / perCallNs);
-        long best = Long.MAX_VALUE;
+        long best = Long.MAX_VALUE, bestCpu = Long.MAX_VALUE;
+        var cpu = java.lang.management.ManagementFactory.getThreadMXBean();
         for (int slice = 0; slice < 5; slice++) {
-            long s = System.nanoTime();
+            long s = System.nanoTime(), c = cpu.getCurrentThreadCpuTime();
             for (int i = 0; i < perSlice; i++) MatMul.matmul(w, x, batch, out);
             best = Math.min(best, (System.nanoTime() - s) / perSlice);
+            bestCpu = Math.min(bestCpu, (cpu.getCurrentThreadCpuTime() - c) / perSlice);
         }
         double flops = 2.0 * w.rows() * w.cols() * batch;
         double gflops = flops / best;
@@ -91,6 +93,10 @@ public final class MatMulBench {
         r.put("fma_fraction", DecodeBench.round4(gflops / limits.fmaPeakGflops()));
         r.put("weight_gbs", DecodeBench.round(w.byteSize() / (double) best));
         r.put("bandwidth_gbs", DecodeBench.round(limits.bandwidthGbs()));
+        // The calling thread's CPU time per call. With one kernel thread (-Dconduit.threads=1) that is the
+        // kernel's own time, which a busy neighbour barely moves: the number to compare kernel changes by on a
+        // shared machine (a descheduled thread stops its CPU clock, not its wall clock).
+        if (io.conduit.core.kernels.Parallel.threads() == 1 && bestCpu > 0) r.put("cpu_gflops", DecodeBench.round(flops / bestCpu));
         return r;
     }
 

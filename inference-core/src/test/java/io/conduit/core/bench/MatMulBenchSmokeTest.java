@@ -40,6 +40,13 @@ class MatMulBenchSmokeTest {
             assertThat(us).isPositive();
             assertThat(num(r, "gflops")).isCloseTo(flops / (us * 1e3), within(0.01 * num(r, "gflops") + 1e-3));
             assertThat(num(r, "fma_fraction")).isCloseTo(num(r, "gflops") / 100, within(1e-3));
+            // CPU-time rate: only where it means the kernel's time (one kernel thread); never above wall-clock
+            // rate by more than the clocks' granularity allows
+            if (io.conduit.core.kernels.Parallel.threads() == 1) {
+                assertThat(num(r, "cpu_gflops")).isGreaterThanOrEqualTo(0.5 * num(r, "gflops"));
+            } else {
+                assertThat(r).doesNotContainKey("cpu_gflops");
+            }
         }
         assertThat(rows.get(0)).containsEntry("matrix", "wq_wo").containsEntry("batch", 1).containsEntry("quant", "q8_0");
     }
