@@ -1,6 +1,6 @@
 // Peer measurement for docs/BENCHMARKS.md: llama.cpp (the prebuilt CPU libraries that node-llama-cpp ships on npm)
 // on a synthetic GGUF model written by `./conduit bench`, with the same prompt length and decode steps.
-//   npm ci --ignore-scripts && node bench.mjs MODEL.gguf [threads=2] [prompt=128] [decode=64]
+//   npm install --ignore-scripts && node bench.mjs MODEL.gguf [threads=2] [prompt=128] [decode=64]
 // Prints one JSON line per run (after one warm-up run): prefill tok/s for the prompt in one evaluation, and
 // greedy batch-1 decode tok/s. Decode goes through node-llama-cpp's token iterator, so it includes a JS <-> native
 // hop and llama.cpp's sampler per token (small next to a 100+ MB weight read, visible on tiny models).
