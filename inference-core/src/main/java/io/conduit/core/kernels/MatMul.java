@@ -16,8 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * once per batch instead of once per token.
  *
  * <p>Below a batch of 4 (decode), Q8_0 and Q4_0 rows skip the scratch and are read from a copy made once per
- * matrix ({@link PackedRows}: groups of 4 rows interleaved block by block, int8 quants, float scales), so one
- * sequential stream feeds 4 independent FMA chains ({@link Dequant#q8_0x4}); the single chain of the file-layout
+ * matrix ({@link PackedRows}: groups of 4 rows interleaved block by block, int8 quants or Q4_0 nibbles, float
+ * scales), so one sequential stream feeds 4 independent FMA chains ({@link Dequant#q8_0x4}, {@link
+ * Dequant#q4_0x4}); the single chain of the file-layout
  * kernel ({@link Dequant#q8_0x1}, still used if a matrix cannot be packed) was FMA-latency-bound at ~15 GB/s
  * per core, and interleaving rows of the file layout measured ~3x slower from memory than one stream.
  *
@@ -77,14 +78,15 @@ public final class MatMul {
             // Decode: read each quantized row once, straight into its FMA chain. Fallback (no packed copy): one
             // method per type, so the JIT compiles (and profiles) each on its own: sharing one method between
             // Q8_0 and Q4_0 models in a JVM measured up to 2.5x slower after the second type showed up. The
-            // packed copies of both types hold int8, so they share one kernel without type-dependent branches.
+            // packed copies hold int8 (Q8_0, and Q4_0 where nibbles are off) or Q4_0 nibbles, one kernel each.
             PackedRows[] ps = packed(ws);
-            if (ps != null) {
-                // Row-interleaved int8 copies (Q8_0 and Q4_0 alike): one sequential stream per group of 4 rows
-                // feeding 4 FMA chains.
-                // One contiguous chunk per thread: measured ~7% faster at batch 1 than four smaller ones (a
-                // decode step is ~120 of these memory-bound calls), while batched tiles keep finer chunks.
-                int perThread = Math.max(2, tiles / Parallel.threads()); // floor: tiles / grain >= threads
+            // Row-interleaved copies: one sequential stream per group of 4 rows feeding 4 FMA chains.
+            // One contiguous chunk per thread: measured ~7% faster at batch 1 than four smaller ones (a
+            // decode step is ~120 of these memory-bound calls), while batched tiles keep finer chunks.
+            int perThread = Math.max(2, tiles / Parallel.threads()); // floor: tiles / grain >= threads
+            if (ps != null && ps[0].nibbles()) {
+                Parallel.forRange(tiles, perThread, (from, to) -> decodeNibbles(ps, firstTile, from, to, x, batch, outs));
+            } else if (ps != null) {
                 Parallel.forRange(tiles, perThread, (from, to) -> decodePacked(ps, firstTile, from, to, x, batch, outs));
             } else if (ws[0].type() == GgmlType.Q8_0) {
                 Parallel.forRange(tiles * TILE, 8, (from, to) -> decodeQ8_0(ws, firstTile, from, to, x, batch, outs));
@@ -181,7 +183,7 @@ public final class MatMul {
         PackedRows[] ps = new PackedRows[ws.length];
         for (int i = 0; i < ws.length; i++) {
             ps[i] = ws[i].packed();
-            if (ps[i] == null) return null;
+            if (ps[i] == null || ps[i].nibbles() != ps[0].nibbles()) return null;
         }
         return ps;
     }
@@ -198,6 +200,23 @@ public final class MatMul {
             int rows = p.rows(), cols = p.cols(), r0 = g * TILE, n = Math.min(TILE, rows - r0);
             for (int t = 0; t < batch; t++) {
                 Dequant.q8_0x4(p.quants(), p.scales(), g, p.blocks(), x, t * cols, acc);
+                for (int i = 0; i < n; i++) outs[m][t * rows + r0 + i] = sum(FloatVector.fromArray(F, acc, i * L));
+            }
+        }
+    }
+
+    /** {@link #decodePacked} over Q4_0 copies kept as nibbles ({@link Dequant#q4_0x4}). */
+    private static void decodeNibbles(PackedRows[] ps, int[] firstTile, int from, int to, float[] x, int batch,
+                                      float[][] outs) {
+        float[] acc = ACC.get();
+        int m = 0;
+        for (int tile = from; tile < to; tile++) {
+            while (tile >= firstTile[m + 1]) m++;
+            PackedRows p = ps[m];
+            int g = tile - firstTile[m];
+            int rows = p.rows(), cols = p.cols(), r0 = g * TILE, n = Math.min(TILE, rows - r0);
+            for (int t = 0; t < batch; t++) {
+                Dequant.q4_0x4(p.quants(), p.scales(), g, p.blocks(), x, t * cols, acc);
                 for (int i = 0; i < n; i++) outs[m][t * rows + r0 + i] = sum(FloatVector.fromArray(F, acc, i * L));
             }
         }

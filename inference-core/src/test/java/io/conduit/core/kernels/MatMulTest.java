@@ -113,20 +113,23 @@ class MatMulTest {
         int stride = MatMul.paddedStride(cols);
         assertThat(stride).isGreaterThan(cols); // 96 floats = 6 lines: padded to 7
         WeightMatrix w = random(type, rows, cols, 5 + type.id());
-        var p = w.packed();
-        assertThat(p).isNotNull();
         float[] ref = new float[cols];
-        for (int g = 0; g < p.groups(); g++) {
-            float[] fast = new float[1 + 4 * stride];
-            java.util.Arrays.fill(fast, Float.NaN);
-            Dequant.packedGroup(p, g, fast, 1, stride);
-            for (int i = 0; i < 4; i++) {
-                int r = 4 * g + i;
-                if (r < rows) w.dequantizeRow(r, ref, 0);
-                else java.util.Arrays.fill(ref, 0f);
-                for (int c = 0; c < cols; c++) {
-                    assertThat(Float.floatToRawIntBits(fast[1 + i * stride + c])).as("%s row %d col %d", type, r, c)
-                            .isEqualTo(Float.floatToRawIntBits(ref[c]));
+        for (boolean nibbles : new boolean[]{false, Dequant.NIBBLES}) { // Q4_0 as int8 and (16 lanes) as nibbles
+            var p = io.conduit.core.tensor.PackedRows.pack(w, nibbles);
+            assertThat(p).isNotNull();
+            for (int g = 0; g < p.groups(); g++) {
+                float[] fast = new float[1 + 4 * stride];
+                java.util.Arrays.fill(fast, Float.NaN);
+                Dequant.packedGroup(p, g, fast, 1, stride);
+                for (int i = 0; i < 4; i++) {
+                    int r = 4 * g + i;
+                    if (r < rows) w.dequantizeRow(r, ref, 0);
+                    else java.util.Arrays.fill(ref, 0f);
+                    for (int c = 0; c < cols; c++) {
+                        assertThat(Float.floatToRawIntBits(fast[1 + i * stride + c]))
+                                .as("%s (nibbles %s) row %d col %d", type, p.nibbles(), r, c)
+                                .isEqualTo(Float.floatToRawIntBits(ref[c]));
+                    }
                 }
             }
         }
