@@ -80,7 +80,7 @@ public final class ModelRunner {
             // Feed-forward block: x += Wdown . (silu(Wgate xb) * Wup xb), xb = rmsnorm(x)
             for (int t = 0; t < n; t++) Norms.rmsNorm(x, t * dim, lw.ffnNorm(), c.rmsEps(), xb, t * dim, dim);
             MatMul.matmul(new WeightMatrix[]{lw.gate(), lw.up()}, xb, n, new float[][]{gate, up});
-            Activations.swiGlu(gate, up, n * c.ffnDim());
+            Activations.swiGlu(gate, up, n, c.ffnDim());
             MatMul.matmul(lw.down(), gate, n, proj);
             VectorMath.add(proj, 0, x, 0, n * dim);
         }
