@@ -43,13 +43,41 @@ public final class Activations {
         }
     }
 
-    /** Softmax in place over v[off..off+n). */
-    public static void softmax(float[] v, int off, int n) {
+    /**
+     * Softmax in place of {@code scale * v[off..off+n)}: scale, max, e^(x - max) by {@link Exp}, sum in index
+     * order, multiply by 1/sum. Vector lanes and the scalar tails do the same per-element operations, so the
+     * result is {@link #softmaxReference}'s bit for bit.
+     */
+    public static void softmax(float[] v, int off, int n, float scale) {
+        FloatVector vs = FloatVector.broadcast(F, scale);
+        int i = 0;
+        for (; i + F.length() <= n; i += F.length()) FloatVector.fromArray(F, v, off + i).mul(vs).intoArray(v, off + i);
+        for (; i < n; i++) v[off + i] *= scale;
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, v[off + i]);
+        for (i = 0; i < n; i++) max = Math.max(max, v[off + i]);
+        FloatVector vmax = FloatVector.broadcast(F, max);
+        for (i = 0; i + F.length() <= n; i += F.length()) {
+            Exp.exp(FloatVector.fromArray(F, v, off + i).sub(vmax)).intoArray(v, off + i);
+        }
+        for (; i < n; i++) v[off + i] = Exp.exp(v[off + i] - max);
+        float sum = 0;
+        for (i = 0; i < n; i++) sum += v[off + i];
+        float inv = 1f / sum;
+        FloatVector vinv = FloatVector.broadcast(F, inv);
+        for (i = 0; i + F.length() <= n; i += F.length()) FloatVector.fromArray(F, v, off + i).mul(vinv).intoArray(v, off + i);
+        for (; i < n; i++) v[off + i] *= inv;
+    }
+
+    /** The scalar definition of {@link #softmax}. */
+    public static void softmaxReference(float[] v, int off, int n, float scale) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            v[off + i] *= scale;
+            max = Math.max(max, v[off + i]);
+        }
         float sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(v[off + i] - max);
+            float e = Exp.exp(v[off + i] - max);
             v[off + i] = e;
             sum += e;
         }

@@ -72,4 +72,26 @@ class RopeActivationsTest {
         // exp within 1 ulp, then an add, a divide and a multiply each rounding half an ulp (measured: 2.51).
         assertThat(worst).isLessThan(3.5);
     }
+
+    @Test
+    void vectorSoftmaxEqualsScalarReferenceBitForBitAndSumsToOne() {
+        Random rnd = new Random(4);
+        for (int round = 0; round < 400; round++) {
+            int n = 1 + rnd.nextInt(300);
+            int off = rnd.nextInt(5);
+            float[] v = new float[off + n + 3];
+            for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextGaussian() * (round % 4 == 0 ? 300 : 8));
+            if (round % 7 == 0) v[off + rnd.nextInt(n)] = Float.NEGATIVE_INFINITY; // a masked-out score
+            float[] want = v.clone();
+            Activations.softmaxReference(want, off, n, 0.125f);
+            Activations.softmax(v, off, n, 0.125f);
+            for (int i = 0; i < v.length; i++) {
+                assertThat(Float.floatToRawIntBits(v[i])).as("round %d, n %d, element %d", round, n, i)
+                        .isEqualTo(Float.floatToRawIntBits(want[i]));
+            }
+            double sum = 0;
+            for (int i = off; i < off + n; i++) sum += v[i];
+            assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5 * Math.sqrt(n)));
+        }
+    }
 }
