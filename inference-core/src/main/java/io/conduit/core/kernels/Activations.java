@@ -1,6 +1,9 @@
 package io.conduit.core.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Element-wise activations. */
@@ -44,44 +47,70 @@ public final class Activations {
     }
 
     /**
-     * Softmax in place of {@code scale * v[off..off+n)}: scale, max, e^(x - max) by {@link Exp}, sum in index
-     * order, multiply by 1/sum. Vector lanes and the scalar tails do the same per-element operations, so the
-     * result is {@link #softmaxReference}'s bit for bit.
+     * Softmax in place of {@code scale * v[off..off+n)}: scale, max, e^(x - max) by {@link Exp}, sum, multiply by
+     * 1/sum. Lanewise in vectors, the last partial vector masked, so every element has the same per-element recipe
+     * wherever it sits; the max is exact in any order; the sum has a fixed order that depends only on n (lane
+     * i of the accumulator sums elements i, i + L, i + 2L.. in turn, then the lanes are added pairwise as a tree,
+     * the way {@link #softmaxReference} writes it out).
      */
     public static void softmax(float[] v, int off, int n, float scale) {
-        FloatVector vs = FloatVector.broadcast(F, scale);
-        int i = 0;
-        for (; i + F.length() <= n; i += F.length()) FloatVector.fromArray(F, v, off + i).mul(vs).intoArray(v, off + i);
-        for (; i < n; i++) v[off + i] *= scale;
-        float max = Float.NEGATIVE_INFINITY;
-        for (i = 0; i < n; i++) max = Math.max(max, v[off + i]);
-        FloatVector vmax = FloatVector.broadcast(F, max);
-        for (i = 0; i + F.length() <= n; i += F.length()) {
-            Exp.exp(FloatVector.fromArray(F, v, off + i).sub(vmax)).intoArray(v, off + i);
+        int l = F.length();
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < n; i += l) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector x = FloatVector.fromArray(F, v, off + i, m).mul(scale);
+            x.intoArray(v, off + i, m);
+            vmax = vmax.blend(vmax.max(x), m);
         }
-        for (; i < n; i++) v[off + i] = Exp.exp(v[off + i] - max);
-        float sum = 0;
-        for (i = 0; i < n; i++) sum += v[off + i];
-        float inv = 1f / sum;
-        FloatVector vinv = FloatVector.broadcast(F, inv);
-        for (i = 0; i + F.length() <= n; i += F.length()) FloatVector.fromArray(F, v, off + i).mul(vinv).intoArray(v, off + i);
-        for (; i < n; i++) v[off + i] *= inv;
+        FloatVector max = FloatVector.broadcast(F, vmax.reduceLanes(VectorOperators.MAX));
+        FloatVector sum = FloatVector.zero(F);
+        for (int i = 0; i < n; i += l) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector e = Exp.exp(FloatVector.fromArray(F, v, off + i, m).sub(max));
+            e.intoArray(v, off + i, m);
+            sum = sum.add(e, m);
+        }
+        for (int k = l / 2; k >= 1; k /= 2) sum = sum.add(sum.rearrange(XOR[Integer.numberOfTrailingZeros(k)]));
+        FloatVector inv = FloatVector.broadcast(F, 1f / sum.lane(0));
+        for (int i = 0; i < n; i += l) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector.fromArray(F, v, off + i, m).mul(inv).intoArray(v, off + i, m);
+        }
     }
 
-    /** The scalar definition of {@link #softmax}. */
-    public static void softmaxReference(float[] v, int off, int n, float scale) {
+    /** lane -> lane ^ 2^k: the pairs of each level of the sum's tree. */
+    private static final VectorShuffle<Float>[] XOR = xorShuffles();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] xorShuffles() {
+        int levels = Integer.numberOfTrailingZeros(F.length());
+        VectorShuffle<Float>[] s = new VectorShuffle[Math.max(1, levels)];
+        for (int k = 0; k < levels; k++) {
+            int bit = 1 << k;
+            s[k] = VectorShuffle.fromOp(F, lane -> lane ^ bit);
+        }
+        return s;
+    }
+
+    /** The scalar definition of {@link #softmax}, for vectors of {@code lanes} floats. */
+    public static void softmaxReference(float[] v, int off, int n, float scale, int lanes) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
             v[off + i] *= scale;
             max = Math.max(max, v[off + i]);
         }
-        float sum = 0;
+        float[] partial = new float[lanes];
         for (int i = 0; i < n; i++) {
             float e = Exp.exp(v[off + i] - max);
             v[off + i] = e;
-            sum += e;
+            partial[i % lanes] += e;
         }
-        float inv = 1f / sum;
+        for (int k = lanes / 2; k >= 1; k /= 2) {
+            float[] next = new float[lanes];
+            for (int i = 0; i < lanes; i++) next[i] = partial[i] + partial[i ^ k];
+            partial = next;
+        }
+        float inv = 1f / partial[0];
         for (int i = 0; i < n; i++) v[off + i] *= inv;
     }
 }

@@ -83,7 +83,7 @@ class RopeActivationsTest {
             for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextGaussian() * (round % 4 == 0 ? 300 : 8));
             if (round % 7 == 0) v[off + rnd.nextInt(n)] = Float.NEGATIVE_INFINITY; // a masked-out score
             float[] want = v.clone();
-            Activations.softmaxReference(want, off, n, 0.125f);
+            Activations.softmaxReference(want, off, n, 0.125f, jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length());
             Activations.softmax(v, off, n, 0.125f);
             for (int i = 0; i < v.length; i++) {
                 assertThat(Float.floatToRawIntBits(v[i])).as("round %d, n %d, element %d", round, n, i)
