@@ -116,7 +116,7 @@ public final class KvCache {
             int o = o0;
             while (o < o1) {
                 if (o + L <= blockSize) {
-                    keyScoresVector(kt, base + o, q, qo, n).intoArray(scores, so + o);
+                    keyScoresVector(kt, base + o, q, qo, n, scores, so + o);
                     o += L;
                 } else {
                     scores[so + o] = keyScore(kt, base + o, q, qo, n);
@@ -126,8 +126,12 @@ public final class KvCache {
         }
     }
 
-    /** L positions' scores; {@code at} is the first position's dimension 0, dimension d at at + d * blockSize. */
-    private FloatVector keyScoresVector(float[] kt, int at, float[] q, int qo, int n) {
+    /**
+     * L positions' scores into scores[to..to+L); {@code at} is the first position's dimension 0, dimension d at
+     * at + d * blockSize. Stores its result itself: C2 does not inline a method this size, and a vector returned
+     * from a call that is not inlined is boxed, an allocation per call.
+     */
+    private void keyScoresVector(float[] kt, int at, float[] q, int qo, int n, float[] scores, int to) {
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
         int b = blockSize;
         int d = 0;
@@ -141,7 +145,7 @@ public final class KvCache {
         if (d < n) c0 = FloatVector.fromArray(F, kt, at + d * b).fma(FloatVector.broadcast(F, q[qo + d]), c0);
         if (d + 1 < n) c1 = FloatVector.fromArray(F, kt, at + (d + 1) * b).fma(FloatVector.broadcast(F, q[qo + d + 1]), c1);
         if (d + 2 < n) c2 = FloatVector.fromArray(F, kt, at + (d + 2) * b).fma(FloatVector.broadcast(F, q[qo + d + 2]), c2);
-        return c0.add(c1).add(c2.add(c3));
+        c0.add(c1).add(c2.add(c3)).intoArray(scores, to);
     }
 
     /** One position's score, the recipe of one lane of {@link #keyScoresVector}. */
