@@ -1,18 +1,25 @@
 package io.conduit.core.kv;
 
-import io.conduit.core.kernels.VectorMath;
 import io.conduit.core.model.ModelConfig;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Key and value vectors of all sequences, in fixed-size blocks shared through one {@link BlockPool}.
- * Storage per layer is [slot][kvHeads * headDim] where slot = block * blockSize + offset.
+ * A slot is block * blockSize + offset. Float32 values are stored per layer as [slot][kvHeads * headDim];
+ * float32 keys are stored transposed within each block, [block][kvHeads * headDim][offset], so that the scores of
+ * a whole block of positions are lanewise fmas over the head's dimensions (vector lane = position): no horizontal
+ * sums, and every position's score has the same fixed recipe whichever lane or scalar tail computes it.
  *
- * <p>Either float32, or int8 with one float scale per group of 32 values (Q8_0's recipe; a whole head when
- * the head size is not a multiple of 32), which holds about 3.5x more tokens in the same memory at a small
- * cost in precision. Attention reads the cache only through {@link #dotKey} and {@link #addValue}.
+ * <p>Or int8 with one float scale per group of 32 values (Q8_0's recipe; a whole head when the head size is not
+ * a multiple of 32), row-major for keys too, which holds about 3.5x more tokens in the same memory at a small
+ * cost in precision. Attention reads the cache through {@link #keyScores} and {@link #addValues}, a block of
+ * positions and all the query heads that share a KV head at a time.
  */
 public final class KvCache {
     private static final int Q8_GROUP = 32;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
 
     private final int blockSize;
     private final int kvDim;
@@ -73,24 +80,160 @@ public final class KvCache {
             quantizedKeys.store(layer, slot, k, kOff);
             quantizedValues.store(layer, slot, v, vOff);
         } else {
-            System.arraycopy(k, kOff, keys[layer], slot * kvDim, kvDim);
+            int o = slot % blockSize;
+            float[] kt = keys[layer];
+            int base = (slot - o) * kvDim + o;
+            for (int i = 0; i < kvDim; i++) kt[base + i * blockSize] = k[kOff + i];
             System.arraycopy(v, vOff, values[layer], slot * kvDim, kvDim);
         }
     }
 
-    /** q[qOff..qOff+n) . key[slot][headOff..headOff+n) */
-    public float dotKey(int layer, int slot, int headOff, float[] q, int qOff, int n) {
-        if (quantizedKeys != null) return quantizedKeys.dot(layer, slot, headOff, q, qOff, n);
-        return VectorMath.dot(q, qOff, keys[layer], slot * kvDim + headOff, n);
+    /**
+     * Attention scores of {@code heads} query heads against the keys at offsets [o0, o1) of {@code block}:
+     * scores[sOff + g * stride + (o - o0)] = q_g . key[o][headOff..headOff+n), where q_g = q[qOff + g * n ..).
+     * Scores are computed a vector of positions at a time and may be written up to {@code L - 1} offsets past
+     * o1 (never past the block's end), so each head's run of the array needs that much room.
+     *
+     * <p>Per position the sum is fixed: four fma chains over d = 0, 4, 8.. / 1, 5, 9.. / 2, 6.. / 3, 7.., added as
+     * (c0 + c1) + (c2 + c3), the same whether the position is a vector lane or goes through the scalar tail.
+     */
+    public void keyScores(int layer, int block, int o0, int o1, int headOff, float[] q, int qOff, int heads, int n,
+                          float[] scores, int sOff, int stride) {
+        if (quantizedKeys != null) {
+            for (int g = 0; g < heads; g++) {
+                for (int o = o0; o < o1; o++) {
+                    scores[sOff + g * stride + o - o0] =
+                            quantizedKeys.dot(layer, block * blockSize + o, headOff, q, qOff + g * n, n);
+                }
+            }
+            return;
+        }
+        float[] kt = keys[layer];
+        int base = block * blockSize * kvDim + headOff * blockSize;
+        for (int g = 0; g < heads; g++) {
+            int qo = qOff + g * n;
+            int so = sOff + g * stride - o0;
+            int o = o0;
+            while (o < o1) {
+                if (o + L <= blockSize) {
+                    keyScoresVector(kt, base + o, q, qo, n, scores, so + o);
+                    o += L;
+                } else {
+                    scores[so + o] = keyScore(kt, base + o, q, qo, n);
+                    o++;
+                }
+            }
+        }
     }
 
-    /** out[outOff..outOff+n) += weight * value[slot][headOff..headOff+n) */
-    public void addValue(int layer, int slot, int headOff, float weight, float[] out, int outOff, int n) {
-        if (quantizedValues != null) {
-            quantizedValues.axpy(layer, slot, headOff, weight, out, outOff, n);
-        } else {
-            VectorMath.axpy(weight, values[layer], slot * kvDim + headOff, out, outOff, n);
+    /**
+     * L positions' scores into scores[to..to+L); {@code at} is the first position's dimension 0, dimension d at
+     * at + d * blockSize. Stores its result itself: C2 does not inline a method this size, and a vector returned
+     * from a call that is not inlined is boxed, an allocation per call.
+     */
+    private void keyScoresVector(float[] kt, int at, float[] q, int qo, int n, float[] scores, int to) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        int b = blockSize;
+        int d = 0;
+        for (; d + 4 <= n; d += 4) {
+            int i = at + d * b;
+            c0 = FloatVector.fromArray(F, kt, i).fma(FloatVector.broadcast(F, q[qo + d]), c0);
+            c1 = FloatVector.fromArray(F, kt, i + b).fma(FloatVector.broadcast(F, q[qo + d + 1]), c1);
+            c2 = FloatVector.fromArray(F, kt, i + 2 * b).fma(FloatVector.broadcast(F, q[qo + d + 2]), c2);
+            c3 = FloatVector.fromArray(F, kt, i + 3 * b).fma(FloatVector.broadcast(F, q[qo + d + 3]), c3);
         }
+        if (d < n) c0 = FloatVector.fromArray(F, kt, at + d * b).fma(FloatVector.broadcast(F, q[qo + d]), c0);
+        if (d + 1 < n) c1 = FloatVector.fromArray(F, kt, at + (d + 1) * b).fma(FloatVector.broadcast(F, q[qo + d + 1]), c1);
+        if (d + 2 < n) c2 = FloatVector.fromArray(F, kt, at + (d + 2) * b).fma(FloatVector.broadcast(F, q[qo + d + 2]), c2);
+        c0.add(c1).add(c2.add(c3)).intoArray(scores, to);
+    }
+
+    /** One position's score, the recipe of one lane of {@link #keyScoresVector}. */
+    private float keyScore(float[] kt, int at, float[] q, int qo, int n) {
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        int b = blockSize;
+        int d = 0;
+        for (; d + 4 <= n; d += 4) {
+            int i = at + d * b;
+            c0 = Math.fma(kt[i], q[qo + d], c0);
+            c1 = Math.fma(kt[i + b], q[qo + d + 1], c1);
+            c2 = Math.fma(kt[i + 2 * b], q[qo + d + 2], c2);
+            c3 = Math.fma(kt[i + 3 * b], q[qo + d + 3], c3);
+        }
+        if (d < n) c0 = Math.fma(kt[at + d * b], q[qo + d], c0);
+        if (d + 1 < n) c1 = Math.fma(kt[at + (d + 1) * b], q[qo + d + 1], c1);
+        if (d + 2 < n) c2 = Math.fma(kt[at + (d + 2) * b], q[qo + d + 2], c2);
+        return (c0 + c1) + (c2 + c3);
+    }
+
+    /**
+     * out_g[0..n) += sum over offsets o in [o0, o1), in order, of w_g[o] * value[o][headOff..headOff+n), for the
+     * {@code heads} query heads g, with w_g[o] = weights[wOff + g * stride + (o - o0)] and out_g at out[outOff + g * n].
+     * Each output value is one fma chain in position order (an element in a vector lane and one in the scalar
+     * tail get the same bits), so a caller that walks its blocks in order gets a fixed sum per (token, head).
+     */
+    public void addValues(int layer, int block, int o0, int o1, int headOff, float[] weights, int wOff, int stride,
+                          int heads, float[] out, int outOff, int n) {
+        if (quantizedValues != null) {
+            for (int g = 0; g < heads; g++) {
+                for (int o = o0; o < o1; o++) {
+                    quantizedValues.axpy(layer, block * blockSize + o, headOff, weights[wOff + g * stride + o - o0],
+                            out, outOff + g * n, n);
+                }
+            }
+            return;
+        }
+        float[] vs = values[layer];
+        int base = block * blockSize * kvDim + headOff;
+        for (int g = 0; g < heads; g++) {
+            int wo = wOff + g * stride - o0;
+            int yo = outOff + g * n;
+            int d = 0;
+            for (; d + 4 * L <= n; d += 4 * L) {
+                int y = yo + d;
+                FloatVector a0 = FloatVector.fromArray(F, out, y);
+                FloatVector a1 = FloatVector.fromArray(F, out, y + L);
+                FloatVector a2 = FloatVector.fromArray(F, out, y + 2 * L);
+                FloatVector a3 = FloatVector.fromArray(F, out, y + 3 * L);
+                for (int o = o0; o < o1; o++) {
+                    FloatVector w = FloatVector.broadcast(F, weights[wo + o]);
+                    int x = base + o * kvDim + d;
+                    a0 = FloatVector.fromArray(F, vs, x).fma(w, a0);
+                    a1 = FloatVector.fromArray(F, vs, x + L).fma(w, a1);
+                    a2 = FloatVector.fromArray(F, vs, x + 2 * L).fma(w, a2);
+                    a3 = FloatVector.fromArray(F, vs, x + 3 * L).fma(w, a3);
+                }
+                a0.intoArray(out, y);
+                a1.intoArray(out, y + L);
+                a2.intoArray(out, y + 2 * L);
+                a3.intoArray(out, y + 3 * L);
+            }
+            for (; d + L <= n; d += L) {
+                FloatVector a = FloatVector.fromArray(F, out, yo + d);
+                for (int o = o0; o < o1; o++) {
+                    a = FloatVector.fromArray(F, vs, base + o * kvDim + d).fma(FloatVector.broadcast(F, weights[wo + o]), a);
+                }
+                a.intoArray(out, yo + d);
+            }
+            for (; d < n; d++) {
+                float a = out[yo + d];
+                for (int o = o0; o < o1; o++) a = Math.fma(vs[base + o * kvDim + d], weights[wo + o], a);
+                out[yo + d] = a;
+            }
+        }
+    }
+
+    /** q[qOff..qOff+n) . key[slot][headOff..headOff+n), with {@link #keyScores}' recipe. */
+    public float dotKey(int layer, int slot, int headOff, float[] q, int qOff, int n) {
+        if (quantizedKeys != null) return quantizedKeys.dot(layer, slot, headOff, q, qOff, n);
+        int o = slot % blockSize;
+        return keyScore(keys[layer], (slot - o) * kvDim + headOff * blockSize + o, q, qOff, n);
+    }
+
+    /** out[outOff..outOff+n) += weight * value[slot][headOff..headOff+n), with {@link #addValues}' recipe. */
+    public void addValue(int layer, int slot, int headOff, float weight, float[] out, int outOff, int n) {
+        int o = slot % blockSize;
+        addValues(layer, slot / blockSize, o, o + 1, headOff, new float[]{weight}, 0, 1, 1, out, outOff, n);
     }
 
     /** Symmetric int8 with one scale per group of values: x ~= scale * q, q in [-127, 127]. */

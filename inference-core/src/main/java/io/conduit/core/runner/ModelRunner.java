@@ -80,7 +80,7 @@ public final class ModelRunner {
             // Feed-forward block: x += Wdown . (silu(Wgate xb) * Wup xb), xb = rmsnorm(x)
             for (int t = 0; t < n; t++) Norms.rmsNorm(x, t * dim, lw.ffnNorm(), c.rmsEps(), xb, t * dim, dim);
             MatMul.matmul(new WeightMatrix[]{lw.gate(), lw.up()}, xb, n, new float[][]{gate, up});
-            Activations.swiGlu(gate, up, n * c.ffnDim());
+            Activations.swiGlu(gate, up, n, c.ffnDim());
             MatMul.matmul(lw.down(), gate, n, proj);
             VectorMath.add(proj, 0, x, 0, n * dim);
         }
@@ -108,30 +108,44 @@ public final class ModelRunner {
         }
     }
 
-    /** Causal grouped-query attention of every (token, head) over its own sequence's cached positions. */
+    /**
+     * Causal grouped-query attention of every token over its own sequence's cached positions. One work item is a
+     * (token, KV head): the cache hands over the scores and weighted values of a whole block of positions for all
+     * the query heads that share that KV head, so each cached key and value is read once per item. Per (token,
+     * head) the arithmetic is fixed (a position's score by {@link KvCache#keyScores}' recipe, softmax in position
+     * order, values summed in position order), so it does not depend on the batch.
+     */
     private void attention(int layer, ForwardBatch b, float[] q, float[] out) {
-        int heads = c.heads();
+        int kvHeads = c.kvHeads();
         int hd = c.headDim();
         int group = c.groupSize();
-        Parallel.forRange(b.size() * heads, 1, (from, to) -> {
+        int blockSize = kv.blockSize();
+        Parallel.forRange(b.size() * kvHeads, 1, (from, to) -> {
             float[] scores = new float[0];
-            for (int th = from; th < to; th++) {
-                int t = th / heads;
-                int h = th % heads;
+            for (int item = from; item < to; item++) {
+                int t = item / kvHeads;
+                int kvHead = item % kvHeads;
                 int pos = b.positions()[t];
                 BlockTable table = b.tables()[b.sequence()[t]];
                 int first = c.slidingWindow() > 0 ? Math.max(0, pos - c.slidingWindow() + 1) : 0;
                 int len = pos - first + 1;
-                if (scores.length < len) scores = new float[Math.max(len, 2 * scores.length)];
-                int qOff = t * c.qDim() + h * hd;
-                int kvHeadOff = (h / group) * hd;
-                for (int p = first; p <= pos; p++) {
-                    scores[p - first] = kv.dotKey(layer, table.slot(p), kvHeadOff, q, qOff, hd) * attentionScale;
+                int stride = len + blockSize; // room for keyScores writing past the last position
+                if (scores.length < group * stride) scores = new float[Math.max(group * stride, 2 * scores.length)];
+                int qOff = t * c.qDim() + kvHead * group * hd; // the group's query heads are contiguous
+                int headOff = kvHead * hd;
+                for (int blk = first / blockSize; blk <= pos / blockSize; blk++) {
+                    int start = blk * blockSize;
+                    int o0 = Math.max(first, start) - start;
+                    int o1 = Math.min(pos + 1, start + blockSize) - start;
+                    kv.keyScores(layer, table.block(blk), o0, o1, headOff, q, qOff, group, hd, scores, start + o0 - first, stride);
                 }
-                Activations.softmax(scores, 0, len);
-                java.util.Arrays.fill(out, qOff, qOff + hd, 0f);
-                for (int p = first; p <= pos; p++) {
-                    kv.addValue(layer, table.slot(p), kvHeadOff, scores[p - first], out, qOff, hd);
+                for (int g = 0; g < group; g++) Activations.softmax(scores, g * stride, len, attentionScale);
+                java.util.Arrays.fill(out, qOff, qOff + group * hd, 0f);
+                for (int blk = first / blockSize; blk <= pos / blockSize; blk++) {
+                    int start = blk * blockSize;
+                    int o0 = Math.max(first, start) - start;
+                    int o1 = Math.min(pos + 1, start + blockSize) - start;
+                    kv.addValues(layer, table.block(blk), o0, o1, headOff, scores, start + o0 - first, stride, group, out, qOff, hd);
                 }
             }
         });
