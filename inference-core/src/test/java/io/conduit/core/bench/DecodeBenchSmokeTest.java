@@ -43,6 +43,10 @@ class DecodeBenchSmokeTest {
             assertThat(limit).isPositive();
             assertThat(num(r, "bandwidth_gbs")).isPositive();
             assertThat(num(r, "roofline_fraction")).isCloseTo(decode / limit, within(1e-3 + 1e-3 * decode / limit));
+            // at least half the steps take the median or longer, so the median step is at most twice the mean
+            double median = num(r, "decode_tok_s_median_step");
+            assertThat(median).isGreaterThanOrEqualTo(decode / 2 * 0.999);
+            assertThat(num(r, "roofline_fraction_median_step")).isCloseTo(median / limit, within(1e-3 + 1e-3 * median / limit));
             // limit = batch / max(bytes / bandwidth, batch * flops / peak)
             double b = num(r, "batch");
             double mem = num(r, "bytes_per_step") / (num(r, "bandwidth_gbs") * 1e9);
