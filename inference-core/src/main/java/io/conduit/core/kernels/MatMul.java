@@ -97,7 +97,12 @@ public final class MatMul {
         }
         if (batch < 4 && kQuantGroup(ws)) {
             // K-quants at decode: each row decoded in registers straight into its FMA chain (no scratch).
-            if (ws[0].type() == GgmlType.Q4_K) {
+            PackedRows[] ps = ws[0].type() == GgmlType.Q4_K ? packed(ws) : null;
+            if (ps != null) {
+                // Q4_K repacked as Q4_0-style nibbles with scales and mins: one stream per 4 rows, as for Q4_0.
+                int perThread = Math.max(2, tiles / Parallel.threads());
+                Parallel.forRange(tiles, perThread, (from, to) -> decodeQ4_KNibbles(ps, firstTile, from, to, x, batch, outs));
+            } else if (ws[0].type() == GgmlType.Q4_K) {
                 Parallel.forRange(tiles * tr, 8, (from, to) -> decodeQ4_K(ws, firstTile, tr, from, to, x, batch, outs));
             } else {
                 Parallel.forRange(tiles * tr, 8, (from, to) -> decodeQ6_K(ws, firstTile, tr, from, to, x, batch, outs));
@@ -141,6 +146,23 @@ public final class MatMul {
             if (w.type() != ws[0].type() || !Dequant.fusedK(w.type())) return false;
         }
         return true;
+    }
+
+    /** {@link #decodeNibbles} over Q4_K copies ({@link Dequant#q4_kx4}). */
+    private static void decodeQ4_KNibbles(PackedRows[] ps, int[] firstTile, int from, int to, float[] x, int batch,
+                                          float[][] outs) {
+        float[] acc = ACC.get();
+        int m = 0;
+        for (int tile = from; tile < to; tile++) {
+            while (tile >= firstTile[m + 1]) m++;
+            PackedRows p = ps[m];
+            int g = tile - firstTile[m];
+            int rows = p.rows(), cols = p.cols(), r0 = g * TILE, n = Math.min(TILE, rows - r0);
+            for (int t = 0; t < batch; t++) {
+                Dequant.q4_kx4(p.quants(), p.scales(), p.mins(), g, p.blocks(), x, t * cols, acc);
+                for (int i = 0; i < n; i++) outs[m][t * rows + r0 + i] = sum(FloatVector.fromArray(F, acc, i * L));
+            }
+        }
     }
 
     /** Rows [from, to) of a Q4_K group, numbered tile by tile ({@code tr} slots per tile; slots past a matrix skipped). */

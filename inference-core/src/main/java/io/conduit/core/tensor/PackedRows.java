@@ -43,8 +43,14 @@ public final class PackedRows {
     private final int blocks;
     private final byte[] quants;
     private final float[] scales;
+    private final float[] mins;
 
     private PackedRows(GgmlType type, boolean nibbles, int rows, int cols, int blocks, byte[] quants, float[] scales) {
+        this(type, nibbles, rows, cols, blocks, quants, scales, null);
+    }
+
+    private PackedRows(GgmlType type, boolean nibbles, int rows, int cols, int blocks, byte[] quants, float[] scales,
+                       float[] mins) {
         this.type = type;
         this.nibbles = nibbles;
         this.rows = rows;
@@ -52,6 +58,7 @@ public final class PackedRows {
         this.blocks = blocks;
         this.quants = quants;
         this.scales = scales;
+        this.mins = mins;
     }
 
     /**
@@ -59,7 +66,59 @@ public final class PackedRows {
      * than twice their size free.
      */
     static PackedRows pack(WeightMatrix w) {
+        if (w.type() == GgmlType.Q4_K) return Q4_NIBBLES ? packQ4_K(w) : null;
         return pack(w, Q4_NIBBLES);
+    }
+
+    /**
+     * A Q4_K matrix in the Q4_0 nibble layout ({@link #nibbles()}): each 32-element sub-block of a super-block
+     * becomes a block of 16 bytes (element j in the low nibble of byte j, element 16 + j in its high nibble),
+     * with its {@code d * sc} in {@link #scales()} and its {@code dmin * m} in {@link #mins()}, so an element is
+     * {@code scale * n - min}, the codec's value. The 4-row nibble kernel then reads Q4_K like Q4_0 (one stream, no
+     * per-super-block unpacking of 6-bit scales). Null where Q4_0 would not keep nibbles, or if it does not fit.
+     */
+    static PackedRows packQ4_K(WeightMatrix w) {
+        int blocks = w.cols() / 32;
+        int groups = (w.rows() + GROUP - 1) / GROUP;
+        long nScales = (long) groups * blocks * GROUP;
+        long nQuants = nScales * 16;
+        if (nQuants > Integer.MAX_VALUE - 64) return null;
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (nQuants + 8 * nScales > free / 2) return null;
+        byte[] q;
+        float[] d, m;
+        try {
+            q = new byte[(int) nQuants];
+            d = new float[(int) nScales];
+            m = new float[(int) nScales];
+        } catch (OutOfMemoryError e) {
+            return null;
+        }
+        MemorySegment s = w.segment();
+        int[] sm = new int[2];
+        for (int r = 0; r < w.rows(); r++) {
+            int g = r / GROUP, i = r % GROUP;
+            long o = w.rowOffset(r);
+            for (int sb = 0; sb < w.cols() / Q4_KCodec.QK; sb++) {
+                long so = o + (long) sb * Q4_KCodec.BLOCK_BYTES;
+                float dAll = Float.float16ToFloat(s.get(LE_SHORT, so));
+                float dMin = Float.float16ToFloat(s.get(LE_SHORT, so + 2));
+                for (int j = 0; j < 8; j++) { // sub-block j: nibbles (low for even j, high for odd) of qs[32(j/2) ..]
+                    Q4_KCodec.scaleMin(s, so + 4, j, sm);
+                    int b = 8 * sb + j, k = (g * blocks + b) * GROUP + i;
+                    d[k] = dAll * sm[0];
+                    m[k] = dMin * sm[1];
+                    long qs = so + 16 + 32L * (j / 2);
+                    for (int e = 0; e < 16; e++) {
+                        int lo = s.get(ValueLayout.JAVA_BYTE, qs + e) & 0xFF, hi = s.get(ValueLayout.JAVA_BYTE, qs + 16 + e) & 0xFF;
+                        int nLo = (j & 1) == 0 ? lo & 0x0F : lo >>> 4, nHi = (j & 1) == 0 ? hi & 0x0F : hi >>> 4;
+                        q[k * 16 + e] = (byte) (nLo | nHi << 4);
+                    }
+                }
+            }
+        }
+        return new PackedRows(GgmlType.Q4_K, true, w.rows(), w.cols(), blocks, q, d, m);
     }
 
     /**
@@ -159,4 +218,7 @@ public final class PackedRows {
 
     /** The block scales as floats (shared, do not modify). */
     public float[] scales() { return scales; }
+
+    /** Q4_K only: each block's {@code dmin * m}, subtracted after scaling (shared, do not modify); else null. */
+    public float[] mins() { return mins; }
 }

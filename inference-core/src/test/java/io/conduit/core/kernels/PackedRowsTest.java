@@ -196,7 +196,30 @@ class PackedRowsTest {
     @Test
     void otherTypesAreNotPacked() {
         assertThat(MatMulTest.random(GgmlType.F32, 5, 37, 1).packed()).isNull();
-        assertThat(MatMulTest.random(GgmlType.Q4_K, 5, 256, 1).packed()).isNull();
+        assertThat(MatMulTest.random(GgmlType.Q6_K, 5, 256, 1).packed()).isNull();
+        // Q4_K is packed exactly where Q4_0 keeps nibbles (the nibble kernel's 16 lanes)
+        assertThat(MatMulTest.random(GgmlType.Q4_K, 5, 256, 1).packed() != null).isEqualTo(PackedRows.Q4_NIBBLES);
+    }
+
+    @Test
+    void q4_kCopyHoldsTheCodecsValues() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(PackedRows.Q4_NIBBLES, "Q4_K is packed only for the nibble kernel");
+        int rows = 6, cols = 512; // the second group has two padding rows
+        WeightMatrix w = MatMulTest.random(GgmlType.Q4_K, rows, cols, 9);
+        PackedRows p = w.packed();
+        assertThat(p.nibbles()).isTrue();
+        assertThat(p.mins()).isNotNull();
+        float[] ref = new float[cols];
+        for (int r = 0; r < 4 * p.groups(); r++) {
+            if (r < rows) w.dequantizeRow(r, ref, 0);
+            else java.util.Arrays.fill(ref, 0f);
+            for (int c = 0; c < cols; c++) {
+                int k = ((r / 4) * p.blocks() + c / 32) * 4 + r % 4, e = c % 32;
+                int nib = e < 16 ? p.quants()[k * 16 + e] & 0x0F : (p.quants()[k * 16 + e - 16] & 0xFF) >>> 4;
+                float v = nib * p.scales()[k] - p.mins()[k];
+                assertThat(Float.floatToRawIntBits(v)).as("row %d col %d", r, c).isEqualTo(Float.floatToRawIntBits(ref[c]));
+            }
+        }
     }
 
     @Test
