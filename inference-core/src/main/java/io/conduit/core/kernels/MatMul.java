@@ -97,8 +97,12 @@ public final class MatMul {
         }
         if (batch < 4 && kQuantGroup(ws)) {
             // K-quants at decode: each row decoded in registers straight into its FMA chain (no scratch).
-            PackedRows[] ps = ws[0].type() == GgmlType.Q4_K ? packed(ws) : null;
-            if (ps != null) {
+            PackedRows[] ps = packed(ws);
+            if (ps != null && ps[0].type() == GgmlType.Q6_K) {
+                // Q6_K repacked as int8 in blocks of 16: one stream per 4 rows, no 6-bit reassembly.
+                int perThread = Math.max(2, tiles / Parallel.threads());
+                Parallel.forRange(tiles, perThread, (from, to) -> decodeQ6_KPacked(ps, firstTile, from, to, x, batch, outs));
+            } else if (ps != null) {
                 // Q4_K repacked as Q4_0-style nibbles with scales and mins: one stream per 4 rows, as for Q4_0.
                 int perThread = Math.max(2, tiles / Parallel.threads());
                 Parallel.forRange(tiles, perThread, (from, to) -> decodeQ4_KNibbles(ps, firstTile, from, to, x, batch, outs));
@@ -160,6 +164,23 @@ public final class MatMul {
             int rows = p.rows(), cols = p.cols(), r0 = g * TILE, n = Math.min(TILE, rows - r0);
             for (int t = 0; t < batch; t++) {
                 Dequant.q4_kx4(p.quants(), p.scales(), p.mins(), g, p.blocks(), x, t * cols, acc);
+                for (int i = 0; i < n; i++) outs[m][t * rows + r0 + i] = sum(FloatVector.fromArray(F, acc, i * L));
+            }
+        }
+    }
+
+    /** Q6_K packed copies ({@link Dequant#q6_kx4}). */
+    private static void decodeQ6_KPacked(PackedRows[] ps, int[] firstTile, int from, int to, float[] x, int batch,
+                                         float[][] outs) {
+        float[] acc = ACC.get();
+        int m = 0;
+        for (int tile = from; tile < to; tile++) {
+            while (tile >= firstTile[m + 1]) m++;
+            PackedRows p = ps[m];
+            int g = tile - firstTile[m];
+            int rows = p.rows(), cols = p.cols(), r0 = g * TILE, n = Math.min(TILE, rows - r0);
+            for (int t = 0; t < batch; t++) {
+                Dequant.q6_kx4(p.quants(), p.scales(), g, p.blocks(), x, t * cols, acc);
                 for (int i = 0; i < n; i++) outs[m][t * rows + r0 + i] = sum(FloatVector.fromArray(F, acc, i * L));
             }
         }

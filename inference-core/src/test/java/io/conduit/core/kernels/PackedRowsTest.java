@@ -169,8 +169,8 @@ class PackedRowsTest {
      */
     @Test
     void groupDecodeMatchesSeparateWideCallsAndReference() {
-        for (GgmlType type : new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0}) {
-            int cols = 160;
+        for (GgmlType type : new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
+            int cols = type.blockSize() == 256 ? 256 : 160;
             WeightMatrix[] ws = {MatMulTest.random(type, 13, cols, 1), MatMulTest.random(type, 6, cols, 2),
                     MatMulTest.random(type, 9, cols, 3)};
             float[] x = MatMulTest.gaussian(new Random(11), 6 * cols);
@@ -196,9 +196,10 @@ class PackedRowsTest {
     @Test
     void otherTypesAreNotPacked() {
         assertThat(MatMulTest.random(GgmlType.F32, 5, 37, 1).packed()).isNull();
-        assertThat(MatMulTest.random(GgmlType.Q6_K, 5, 256, 1).packed()).isNull();
-        // Q4_K is packed exactly where Q4_0 keeps nibbles (the nibble kernel's 16 lanes)
+        assertThat(MatMulTest.random(GgmlType.BF16, 5, 64, 1).packed()).isNull();
+        // Q4_K is packed exactly where Q4_0 keeps nibbles, Q6_K where 16 float lanes run its kernel
         assertThat(MatMulTest.random(GgmlType.Q4_K, 5, 256, 1).packed() != null).isEqualTo(PackedRows.Q4_NIBBLES);
+        assertThat(MatMulTest.random(GgmlType.Q6_K, 5, 256, 1).packed() != null).isEqualTo(Dequant.L == 16);
     }
 
     @Test
@@ -223,6 +224,25 @@ class PackedRowsTest {
     }
 
     @Test
+    void q6_kCopyHoldsTheCodecsValues() {
+        assumeTrue(Dequant.L == 16, "Q6_K is packed only for the 16-lane kernel");
+        int rows = 5, cols = 512;
+        WeightMatrix w = MatMulTest.random(GgmlType.Q6_K, rows, cols, 4);
+        PackedRows p = w.packed();
+        assertThat(p.blocks()).isEqualTo(cols / 16);
+        float[] ref = new float[cols];
+        for (int r = 0; r < 4 * p.groups(); r++) {
+            if (r < rows) w.dequantizeRow(r, ref, 0);
+            else java.util.Arrays.fill(ref, 0f);
+            for (int c = 0; c < cols; c++) {
+                int k = ((r / 4) * p.blocks() + c / 16) * 4 + r % 4;
+                float v = p.quants()[k * 16 + c % 16] * p.scales()[k];
+                assertThat(Float.floatToRawIntBits(v)).as("row %d col %d", r, c).isEqualTo(Float.floatToRawIntBits(ref[c]));
+            }
+        }
+    }
+
+    @Test
     void decodeBatchesOneToThreeMatchWideBatchesBitForBit() {
         decodeMatchesWideBatches();
     }
@@ -239,8 +259,8 @@ class PackedRowsTest {
     }
 
     private static void decodeMatchesWideBatches() {
-        for (GgmlType type : new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0}) {
-            int rows = 11, cols = 224;
+        for (GgmlType type : new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
+            int rows = 11, cols = type.blockSize() == 256 ? 512 : 224;
             WeightMatrix w = MatMulTest.random(type, rows, cols, 99 + type.id());
             float[] x = MatMulTest.gaussian(new Random(3), 6 * cols);
             float[] wide = new float[6 * rows];
