@@ -8,7 +8,7 @@ import java.util.Locale;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * A Q8_0 or Q4_0 matrix repacked for the batch-1 decode kernel: rows in groups of {@link #GROUP}, and within a
+ * A Q8_0, Q4_0, Q4_K or Q6_K matrix repacked for the batch-1 decode kernels: rows in groups of {@link #GROUP}, and within a
  * group the quants of block {@code b} of the group's rows stored one after the other ({@code [group][block][row]
  * [quants]}), so one sequential stream feeds {@link #GROUP} independent FMA chains; the fp16 block scales are
  * widened once to floats, {@code [group][block][row]}.
@@ -20,7 +20,8 @@ import jdk.incubator.vector.FloatVector;
  * CONDUIT_Q4_KERNEL=int8}, Q4_0 nibbles are unpacked to int8 {@code (nibble - 8)} in element order (low nibbles
  * are elements 0..15, high ones 16..31) and share the Q8_0 kernel. Rows past the last one are zero. Same values,
  * same order within a row: a kernel over this layout computes exactly the floats and FMA order of one over the
- * file layout.
+ * file layout. Q4_K ({@link #packQ4_K}) and Q6_K ({@link #packQ6_K}) are converted to the nibble and int8 forms,
+ * with their per-sub-block scales (and Q4_K's mins) as floats, where the 16-lane kernels run.
  */
 public final class PackedRows {
     /** Rows per group. */
