@@ -74,42 +74,26 @@ public final class MatMul {
         }
         if (x.length < (long) batch * cols) throw new IllegalArgumentException("x holds fewer than batch rows");
         int tiles = firstTile[ws.length];
-        if (batch < 4 && fusedGroup(ws)) {
-            // Decode: read each quantized row once, straight into its FMA chain. Fallback (no packed copy): one
-            // method per type, so the JIT compiles (and profiles) each on its own: sharing one method between
-            // Q8_0 and Q4_0 models in a JVM measured up to 2.5x slower after the second type showed up. The
-            // packed copies hold int8 (Q8_0, and Q4_0 where nibbles are off) or Q4_0 nibbles, one kernel each.
+        if (batch < 4 && (fusedGroup(ws) || kQuantGroup(ws))) {
+            // Decode: read each quantized row once, straight into its FMA chains, from the packed copy: one
+            // sequential stream per group of 4 rows feeding 4 chains. One contiguous chunk per thread: measured ~7%
+            // faster at batch 1 than four smaller ones (a decode step is ~120 of these memory-bound calls), while
+            // batched tiles keep finer chunks.
             PackedRows[] ps = packed(ws);
-            // Row-interleaved copies: one sequential stream per group of 4 rows feeding 4 FMA chains.
-            // One contiguous chunk per thread: measured ~7% faster at batch 1 than four smaller ones (a
-            // decode step is ~120 of these memory-bound calls), while batched tiles keep finer chunks.
-            int perThread = Math.max(2, tiles / Parallel.threads()); // floor: tiles / grain >= threads
-            if (ps != null && ps[0].nibbles()) {
-                Parallel.forRange(tiles, perThread, (from, to) -> decodeNibbles(ps, firstTile, from, to, x, batch, outs));
-            } else if (ps != null) {
-                Parallel.forRange(tiles, perThread, (from, to) -> decodePacked(ps, firstTile, from, to, x, batch, outs));
-            } else if (ws[0].type() == GgmlType.Q8_0) {
-                Parallel.forRange(tiles * TILE, 8, (from, to) -> decodeQ8_0(ws, firstTile, from, to, x, batch, outs));
-            } else {
-                Parallel.forRange(tiles * TILE, 8, (from, to) -> decodeQ4_0(ws, firstTile, from, to, x, batch, outs));
+            if (ps != null) {
+                GroupKernel kernel = groupKernel(ps[0]);
+                int perThread = Math.max(2, tiles / Parallel.threads()); // floor: tiles / grain >= threads
+                Parallel.forRange(tiles, perThread, (from, to) -> decodeGroups(ps, kernel, firstTile, from, to, x, batch, outs));
+                return;
             }
-            return;
-        }
-        if (batch < 4 && kQuantGroup(ws)) {
-            // K-quants at decode: each row decoded in registers straight into its FMA chain (no scratch).
-            PackedRows[] ps = packed(ws);
-            if (ps != null && ps[0].type() == GgmlType.Q6_K) {
-                // Q6_K repacked as int8 in blocks of 16: one stream per 4 rows, no 6-bit reassembly.
-                int perThread = Math.max(2, tiles / Parallel.threads());
-                Parallel.forRange(tiles, perThread, (from, to) -> decodeQ6_KPacked(ps, firstTile, from, to, x, batch, outs));
-            } else if (ps != null) {
-                // Q4_K repacked as Q4_0-style nibbles with scales and mins: one stream per 4 rows, as for Q4_0.
-                int perThread = Math.max(2, tiles / Parallel.threads());
-                Parallel.forRange(tiles, perThread, (from, to) -> decodeQ4_KNibbles(ps, firstTile, from, to, x, batch, outs));
-            } else if (ws[0].type() == GgmlType.Q4_K) {
-                Parallel.forRange(tiles * tr, 8, (from, to) -> decodeQ4_K(ws, firstTile, tr, from, to, x, batch, outs));
-            } else {
-                Parallel.forRange(tiles * tr, 8, (from, to) -> decodeQ6_K(ws, firstTile, tr, from, to, x, batch, outs));
+            // No packed copy (too big for the heap, or no 16-lane kernel for the type): the file layout, one
+            // method per type so the JIT compiles (and profiles) each on its own: sharing one method between Q8_0
+            // and Q4_0 models in a JVM measured up to 2.5x slower after the second type showed up.
+            switch (ws[0].type()) {
+                case Q8_0 -> Parallel.forRange(tiles * TILE, 8, (from, to) -> decodeQ8_0(ws, firstTile, from, to, x, batch, outs));
+                case Q4_0 -> Parallel.forRange(tiles * TILE, 8, (from, to) -> decodeQ4_0(ws, firstTile, from, to, x, batch, outs));
+                case Q4_K -> Parallel.forRange(tiles * tr, 8, (from, to) -> decodeQ4_K(ws, firstTile, tr, from, to, x, batch, outs));
+                default -> Parallel.forRange(tiles * tr, 8, (from, to) -> decodeQ6_K(ws, firstTile, tr, from, to, x, batch, outs));
             }
             return;
         }
@@ -152,39 +136,7 @@ public final class MatMul {
         return true;
     }
 
-    /** {@link #decodeNibbles} over Q4_K copies ({@link Dequant#q4_kx4}). */
-    private static void decodeQ4_KNibbles(PackedRows[] ps, int[] firstTile, int from, int to, float[] x, int batch,
-                                          float[][] outs) {
-        float[] acc = ACC.get();
-        int m = 0;
-        for (int tile = from; tile < to; tile++) {
-            while (tile >= firstTile[m + 1]) m++;
-            PackedRows p = ps[m];
-            int g = tile - firstTile[m];
-            int rows = p.rows(), cols = p.cols(), r0 = g * TILE, n = Math.min(TILE, rows - r0);
-            for (int t = 0; t < batch; t++) {
-                Dequant.q4_kx4(p.quants(), p.scales(), p.mins(), g, p.blocks(), x, t * cols, acc);
-                for (int i = 0; i < n; i++) outs[m][t * rows + r0 + i] = sum(FloatVector.fromArray(F, acc, i * L));
-            }
-        }
-    }
 
-    /** Q6_K packed copies ({@link Dequant#q6_kx4}). */
-    private static void decodeQ6_KPacked(PackedRows[] ps, int[] firstTile, int from, int to, float[] x, int batch,
-                                         float[][] outs) {
-        float[] acc = ACC.get();
-        int m = 0;
-        for (int tile = from; tile < to; tile++) {
-            while (tile >= firstTile[m + 1]) m++;
-            PackedRows p = ps[m];
-            int g = tile - firstTile[m];
-            int rows = p.rows(), cols = p.cols(), r0 = g * TILE, n = Math.min(TILE, rows - r0);
-            for (int t = 0; t < batch; t++) {
-                Dequant.q6_kx4(p.quants(), p.scales(), g, p.blocks(), x, t * cols, acc);
-                for (int i = 0; i < n; i++) outs[m][t * rows + r0 + i] = sum(FloatVector.fromArray(F, acc, i * L));
-            }
-        }
-    }
 
     /** Rows [from, to) of a Q4_K group, numbered tile by tile ({@code tr} slots per tile; slots past a matrix skipped). */
     private static void decodeQ4_K(WeightMatrix[] ws, int[] firstTile, int tr, int from, int to, float[] x, int batch,
@@ -231,9 +183,29 @@ public final class MatMul {
         return ps;
     }
 
+    /** One packed group of 4 rows times one activation row; the 4 chains are left in {@code acc} (see Dequant). */
+    @FunctionalInterface
+    private interface GroupKernel {
+        void run(PackedRows p, int group, float[] x, int xOff, float[] acc);
+    }
+
+    private static final GroupKernel INT8 = (p, g, x, o, acc) -> Dequant.q8_0x4(p.quants(), p.scales(), g, p.blocks(), x, o, acc);
+    private static final GroupKernel Q4_0_NIBBLES = (p, g, x, o, acc) -> Dequant.q4_0x4(p.quants(), p.scales(), g, p.blocks(), x, o, acc);
+    private static final GroupKernel Q4_K_NIBBLES = (p, g, x, o, acc) -> Dequant.q4_kx4(p.quants(), p.scales(), p.mins(), g, p.blocks(), x, o, acc);
+    private static final GroupKernel Q6_K_INT8 = (p, g, x, o, acc) -> Dequant.q6_kx4(p.quants(), p.scales(), g, p.blocks(), x, o, acc);
+
+    /** The kernel for a packed copy's layout (each its own method, so each is compiled on its own). */
+    private static GroupKernel groupKernel(PackedRows p) {
+        return switch (p.type()) {
+            case Q4_K -> Q4_K_NIBBLES;
+            case Q6_K -> Q6_K_INT8;
+            default -> p.nibbles() ? Q4_0_NIBBLES : INT8;
+        };
+    }
+
     /** Tiles [from, to) of the group; tile = one packed group of {@value #TILE} rows. */
-    private static void decodePacked(PackedRows[] ps, int[] firstTile, int from, int to, float[] x, int batch,
-                                     float[][] outs) {
+    private static void decodeGroups(PackedRows[] ps, GroupKernel kernel, int[] firstTile, int from, int to, float[] x,
+                                     int batch, float[][] outs) {
         float[] acc = ACC.get();
         int m = 0;
         for (int tile = from; tile < to; tile++) {
@@ -242,28 +214,12 @@ public final class MatMul {
             int g = tile - firstTile[m];
             int rows = p.rows(), cols = p.cols(), r0 = g * TILE, n = Math.min(TILE, rows - r0);
             for (int t = 0; t < batch; t++) {
-                Dequant.q8_0x4(p.quants(), p.scales(), g, p.blocks(), x, t * cols, acc);
+                kernel.run(p, g, x, t * cols, acc);
                 for (int i = 0; i < n; i++) outs[m][t * rows + r0 + i] = sum(FloatVector.fromArray(F, acc, i * L));
             }
         }
     }
 
-    /** {@link #decodePacked} over Q4_0 copies kept as nibbles ({@link Dequant#q4_0x4}). */
-    private static void decodeNibbles(PackedRows[] ps, int[] firstTile, int from, int to, float[] x, int batch,
-                                      float[][] outs) {
-        float[] acc = ACC.get();
-        int m = 0;
-        for (int tile = from; tile < to; tile++) {
-            while (tile >= firstTile[m + 1]) m++;
-            PackedRows p = ps[m];
-            int g = tile - firstTile[m];
-            int rows = p.rows(), cols = p.cols(), r0 = g * TILE, n = Math.min(TILE, rows - r0);
-            for (int t = 0; t < batch; t++) {
-                Dequant.q4_0x4(p.quants(), p.scales(), g, p.blocks(), x, t * cols, acc);
-                for (int i = 0; i < n; i++) outs[m][t * rows + r0 + i] = sum(FloatVector.fromArray(F, acc, i * L));
-            }
-        }
-    }
 
     /** Rows [from, to) of the group, numbered tile by tile (slots past a matrix's last row are skipped). */
     private static void decodeQ8_0(WeightMatrix[] ws, int[] firstTile, int from, int to, float[] x, int batch,

@@ -82,21 +82,10 @@ public final class PackedRows {
     static PackedRows packQ4_K(WeightMatrix w) {
         int blocks = w.cols() / 32;
         int groups = (w.rows() + GROUP - 1) / GROUP;
-        long nScales = (long) groups * blocks * GROUP;
-        long nQuants = nScales * 16;
-        if (nQuants > Integer.MAX_VALUE - 64) return null;
-        Runtime rt = Runtime.getRuntime();
-        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        if (nQuants + 8 * nScales > free / 2) return null;
-        byte[] q;
-        float[] d, m;
-        try {
-            q = new byte[(int) nQuants];
-            d = new float[(int) nScales];
-            m = new float[(int) nScales];
-        } catch (OutOfMemoryError e) {
-            return null;
-        }
+        Storage st = Storage.allocate((long) groups * blocks * GROUP, 16, true);
+        if (st == null) return null;
+        byte[] q = st.quants();
+        float[] d = st.scales(), m = st.mins();
         MemorySegment s = w.segment();
         int[] sm = new int[2];
         for (int r = 0; r < w.rows(); r++) {
@@ -134,22 +123,10 @@ public final class PackedRows {
         int qb = nibbles ? 16 : 32; // quant bytes per block
         int blocks = w.cols() / 32;
         int groups = (w.rows() + GROUP - 1) / GROUP;
-        long nScales = (long) groups * blocks * GROUP;
-        long nQuants = nScales * qb;
-        if (nQuants > Integer.MAX_VALUE - 64) return null;
-        // The copy lives on the heap: leave at least half of what is free to everything else, and never let a
-        // failed allocation take the engine down (the caller then keeps reading the file layout).
-        Runtime rt = Runtime.getRuntime();
-        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        if (nQuants + 4 * nScales > free / 2) return null;
-        byte[] q;
-        float[] d;
-        try {
-            q = new byte[(int) nQuants];
-            d = new float[(int) nScales];
-        } catch (OutOfMemoryError e) {
-            return null;
-        }
+        Storage st = Storage.allocate((long) groups * blocks * GROUP, qb, false);
+        if (st == null) return null;
+        byte[] q = st.quants();
+        float[] d = st.scales();
         MemorySegment s = w.segment();
         long bb = type.typeSize();
         for (int r = 0; r < w.rows(); r++) {
@@ -190,20 +167,10 @@ public final class PackedRows {
     static PackedRows packQ6_K(WeightMatrix w) {
         int blocks = w.cols() / 16;
         int groups = (w.rows() + GROUP - 1) / GROUP;
-        long nScales = (long) groups * blocks * GROUP;
-        long nQuants = nScales * 16;
-        if (nQuants > Integer.MAX_VALUE - 64) return null;
-        Runtime rt = Runtime.getRuntime();
-        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        if (nQuants + 4 * nScales > free / 2) return null;
-        byte[] q;
-        float[] d;
-        try {
-            q = new byte[(int) nQuants];
-            d = new float[(int) nScales];
-        } catch (OutOfMemoryError e) {
-            return null;
-        }
+        Storage st = Storage.allocate((long) groups * blocks * GROUP, 16, false);
+        if (st == null) return null;
+        byte[] q = st.quants();
+        float[] d = st.scales();
         MemorySegment s = w.segment();
         for (int r = 0; r < w.rows(); r++) {
             int g = r / GROUP, i = r % GROUP;
@@ -238,6 +205,28 @@ public final class PackedRows {
             if (k.equals("nibble")) return nibbleKernel;
         }
         return nibbleKernel;
+    }
+
+    /** A copy's arrays: quants, one scale per block and row, and (Q4_K) one min. */
+    private record Storage(byte[] quants, float[] scales, float[] mins) {
+        /**
+         * Null if the arrays would not fit in Java arrays or in half of the free heap: the copy lives on the heap,
+         * so leave at least half of what is free to everything else, and never let a failed allocation take the
+         * engine down (the caller then keeps reading the file layout).
+         */
+        static Storage allocate(long nScales, int quantBytesPerBlock, boolean withMins) {
+            long nQuants = nScales * quantBytesPerBlock;
+            if (nQuants > Integer.MAX_VALUE - 64 || nScales > Integer.MAX_VALUE - 64) return null;
+            Runtime rt = Runtime.getRuntime();
+            long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+            if (nQuants + (withMins ? 8 : 4) * nScales > free / 2) return null;
+            try {
+                return new Storage(new byte[(int) nQuants], new float[(int) nScales],
+                        withMins ? new float[(int) nScales] : null);
+            } catch (OutOfMemoryError e) {
+                return null;
+            }
+        }
     }
 
     public GgmlType type() { return type; }
