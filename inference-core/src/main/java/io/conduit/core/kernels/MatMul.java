@@ -362,7 +362,7 @@ public final class MatMul {
     }
 
     /** 4 weight rows x 4 activation rows: 16 accumulators, 8 loads per 16 FMAs. */
-    static void k4x4(float[] s, int so, int n, int sd, float[] x, int t, float[] out, int rows, int r0) {
+    private static void k4x4(float[] s, int so, int n, int sd, float[] x, int t, float[] out, int rows, int r0) {
         int nv = n - n % L;
         int w0 = so, w1 = so + sd, w2 = so + 2 * sd, w3 = so + 3 * sd;
         int x0 = t * sd, x1 = x0 + sd, x2 = x1 + sd, x3 = x2 + sd;
@@ -421,8 +421,8 @@ public final class MatMul {
      * Reduces spilled accumulators (token-major, {@code tileRows} rows each, rows starting at scratch offset
      * {@code so}, {@code sd} apart) and adds the scalar tails.
      */
-    static void finish(float[] acc, int tokens, int tileRows, float[] s, int so, int n, int sd, int nv, float[] x,
-                       int t, float[] out, int rows, int r0) {
+    private static void finish(float[] acc, int tokens, int tileRows, float[] s, int so, int n, int sd, int nv,
+                               float[] x, int t, float[] out, int rows, int r0) {
         for (int j = 0; j < tokens; j++) {
             int xo = (t + j) * sd;
             int o = (t + j) * rows + r0;
@@ -433,7 +433,7 @@ public final class MatMul {
     }
 
     /** 8 weight rows (scratch rows 0..7) x 1 activation row: 8 independent chains. */
-    static void k8x1(float[] s, int n, int sd, float[] x, int t, float[] acc) {
+    private static void k8x1(float[] s, int n, int sd, float[] x, int t, float[] acc) {
         int nv = n - n % L, xo = t * sd;
         FloatVector z = FloatVector.zero(F);
         FloatVector a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
@@ -462,7 +462,7 @@ public final class MatMul {
      * 8 weight rows x 3 activation rows: 24 accumulators and 3 activation loads per 24 FMAs. For wide batches
      * the activations come from L2, and a 4x4 tile's 4 loads per 16 FMAs measured ~35% slower at batch 128.
      */
-    static void k8x3(float[] s, int n, int sd, float[] x, int t, float[] acc) {
+    private static void k8x3(float[] s, int n, int sd, float[] x, int t, float[] acc) {
         int nv = n - n % L;
         int x0 = t * sd, x1 = x0 + sd, x2 = x1 + sd;
         FloatVector z = FloatVector.zero(F);
