@@ -74,6 +74,12 @@ public final class MatMul {
         }
         if (x.length < (long) batch * cols) throw new IllegalArgumentException("x holds fewer than batch rows");
         int tiles = firstTile[ws.length];
+        if (batch < 4 && ws.length > 1 && !sameType(ws)) {
+            // Decode kernels take one type per pass; mixed groups (Q4_K_M files give Q/K Q4_K and V Q6_K) run one
+            // pass per matrix rather than falling back to the scratch tiles. Same results either way.
+            for (int i = 0; i < ws.length; i++) matmul(new WeightMatrix[]{ws[i]}, x, batch, new float[][]{outs[i]});
+            return;
+        }
         if (batch < 4 && (fusedGroup(ws) || kQuantGroup(ws))) {
             // Decode: read each quantized row once, straight into its FMA chains, from the packed copy: one
             // sequential stream per group of 4 rows feeding 4 chains. One contiguous chunk per thread: measured ~7%
@@ -125,6 +131,13 @@ public final class MatMul {
     private static boolean fusedGroup(WeightMatrix[] ws) {
         for (WeightMatrix w : ws) {
             if (w.type() != ws[0].type() || !Dequant.fused(w.type())) return false;
+        }
+        return true;
+    }
+
+    private static boolean sameType(WeightMatrix[] ws) {
+        for (WeightMatrix w : ws) {
+            if (w.type() != ws[0].type()) return false;
         }
         return true;
     }

@@ -193,6 +193,29 @@ class PackedRowsTest {
         }
     }
 
+    /** A group mixing types (as Q4_K_M files do for Q/K/V) decodes exactly as separate calls and wide batches do. */
+    @Test
+    void mixedTypeGroupDecodesLikeSeparateCalls() {
+        int cols = 256;
+        WeightMatrix[] ws = {MatMulTest.random(GgmlType.Q4_K, 9, cols, 1), MatMulTest.random(GgmlType.Q4_K, 5, cols, 2),
+                MatMulTest.random(GgmlType.Q6_K, 5, cols, 3), MatMulTest.random(GgmlType.Q8_0, 3, cols, 4)};
+        float[] x = MatMulTest.gaussian(new Random(5), 6 * cols);
+        for (int batch = 1; batch <= 3; batch++) {
+            float[][] outs = new float[ws.length][];
+            for (int m = 0; m < ws.length; m++) outs[m] = new float[batch * ws[m].rows()];
+            MatMul.matmul(ws, x, batch, outs);
+            for (int m = 0; m < ws.length; m++) {
+                float[] alone = new float[batch * ws[m].rows()], wide = new float[6 * ws[m].rows()];
+                MatMul.matmul(ws[m], x, batch, alone);
+                MatMul.matmul(ws[m], x, 6, wide);
+                for (int k = 0; k < alone.length; k++) {
+                    assertThat(Float.floatToRawIntBits(outs[m][k])).as("batch %d matrix %d output %d", batch, m, k)
+                            .isEqualTo(Float.floatToRawIntBits(alone[k])).isEqualTo(Float.floatToRawIntBits(wide[k]));
+                }
+            }
+        }
+    }
+
     @Test
     void otherTypesAreNotPacked() {
         assertThat(MatMulTest.random(GgmlType.F32, 5, 37, 1).packed()).isNull();
