@@ -15,10 +15,10 @@ import jdk.incubator.vector.VectorSpecies;
  * activation row of the batch, so the weights stream from memory once per call and their decoding is paid
  * once per batch instead of once per token.
  *
- * <p>Below a batch of 4 (decode), Q8_0 and Q4_0 rows skip the scratch and are read from a copy made once per
- * matrix ({@link PackedRows}: groups of 4 rows interleaved block by block, int8 quants or Q4_0 nibbles, float
+ * <p>Below a batch of 4 (decode), Q8_0, Q4_0, Q4_K and Q6_K rows skip the scratch and are read from a copy made
+ * once per matrix ({@link PackedRows}: groups of 4 rows interleaved block by block, int8 quants or nibbles, float
  * scales), so one sequential stream feeds 4 independent FMA chains ({@link Dequant#q8_0x4}, {@link
- * Dequant#q4_0x4}); the single chain of the file-layout
+ * Dequant#q4_0x4}, {@link Dequant#q4_kx4}, {@link Dequant#q6_kx4}); the single chain of the file-layout
  * kernel ({@link Dequant#q8_0x1}, still used if a matrix cannot be packed) was FMA-latency-bound at ~15 GB/s
  * per core, and interleaving rows of the file layout measured ~3x slower from memory than one stream.
  *
@@ -80,7 +80,7 @@ public final class MatMul {
             for (int i = 0; i < ws.length; i++) matmul(new WeightMatrix[]{ws[i]}, x, batch, new float[][]{outs[i]});
             return;
         }
-        if (batch < 4 && (fusedGroup(ws) || kQuantGroup(ws))) {
+        if (batch < 4 && (Dequant.fused(ws[0].type()) || Dequant.fusedK(ws[0].type()))) { // one type (above)
             // Decode: read each quantized row once, straight into its FMA chains, from the packed copy: one
             // sequential stream per group of 4 rows feeding 4 chains. One contiguous chunk per thread: measured ~7%
             // faster at batch 1 than four smaller ones (a decode step is ~120 of these memory-bound calls), while
@@ -108,8 +108,10 @@ public final class MatMul {
         // batch 16 was ~25% of the kernel's time.
         PackedRows[] ps = fusedGroup(ws) ? packed(ws) : null;
         // Rows of the scratch and of the activations sit an odd number of cache lines apart: at a stride of
-        // 4 KiB (K = 1024, 2048, ...) every row of a tile maps to the same L1 set, and the 8x3 kernel's 11
-        // streams thrash its 8 ways (measured 50 vs 86-98 GFLOP/s per core at K = 1024 and 2048 vs 768 and 1536).
+        // 4 KiB (K = 1024, 2048, ...) every row of a tile maps to the same L1 set. When the scratch and the
+        // activations also alias each other, the 8x3 kernel's 11 streams thrash the 8 ways (a microbenchmark: 42-47
+        // vs 64-87 GFLOP/s per core); the engine's arrays usually land apart, so this guards a cliff rather than
+        // adding speed (no end-to-end change measured).
         int stride = paddedStride(cols);
         float[] xp = padded(x, batch, cols, stride);
         Parallel.forRange(tiles, 2, (from, to) -> {
@@ -141,15 +143,6 @@ public final class MatMul {
         }
         return true;
     }
-
-    private static boolean kQuantGroup(WeightMatrix[] ws) {
-        for (WeightMatrix w : ws) {
-            if (w.type() != ws[0].type() || !Dequant.fusedK(w.type())) return false;
-        }
-        return true;
-    }
-
-
 
     /** Rows [from, to) of a Q4_K group, numbered tile by tile ({@code tr} slots per tile; slots past a matrix skipped). */
     private static void decodeQ4_K(WeightMatrix[] ws, int[] firstTile, int tr, int from, int to, float[] x, int batch,
@@ -232,7 +225,6 @@ public final class MatMul {
             }
         }
     }
-
 
     /** Rows [from, to) of the group, numbered tile by tile (slots past a matrix's last row are skipped). */
     private static void decodeQ8_0(WeightMatrix[] ws, int[] firstTile, int from, int to, float[] x, int batch,

@@ -178,13 +178,11 @@ public final class PackedRows {
             for (int sb = 0; sb < w.cols() / 256; sb++) {
                 long so = o + 210L * sb;
                 float dAll = Float.float16ToFloat(s.get(LE_SHORT, so + 208));
-                for (int e = 0; e < 256; e++) { // element e of the super-block: half h, quarter, l (see Q6_KCodec)
-                    int h = e / 128, k = e % 128, quarter = k / 32, l = k % 32;
-                    int low = s.get(ValueLayout.JAVA_BYTE, so + 64L * h + l + 32 * (quarter & 1)) & 0xFF;
-                    low = (quarter & 2) == 0 ? low & 0x0F : low >>> 4;
-                    int high = ((s.get(ValueLayout.JAVA_BYTE, so + 128 + 32L * h + l) & 0xFF) >>> (2 * quarter)) & 3;
+                for (int e = 0; e < 256; e++) { // element e of the super-block: the codec's 6-bit value, less 32
+                    int h = e / 128;
+                    int v = Q6_KCodec.q6(s, so + 64L * h, so + 128 + 32L * h, e % 128);
                     int b = 16 * sb + e / 16, kk = (g * blocks + b) * GROUP + i;
-                    q[kk * 16 + e % 16] = (byte) ((low | high << 4) - 32);
+                    q[kk * 16 + e % 16] = (byte) (v - 32);
                     if (e % 16 == 0) d[kk] = dAll * s.get(ValueLayout.JAVA_BYTE, so + 192 + e / 16);
                 }
             }

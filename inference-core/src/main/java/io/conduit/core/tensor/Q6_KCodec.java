@@ -38,7 +38,7 @@ final class Q6_KCodec implements TensorCodec {
     }
 
     /** The 6-bit value (0..63) of element k (0..127) of the half whose ql/qh start at ql/qh. */
-    private static int q6(MemorySegment s, long ql, long qh, int k) {
+    static int q6(MemorySegment s, long ql, long qh, int k) {
         int l = k & 31;
         int quarter = k >>> 5;                  // 0..3: which of y[l], y[l+32], y[l+64], y[l+96]
         int low = s.get(BYTE, ql + l + ((quarter & 1) << 5)) & 0xFF;
