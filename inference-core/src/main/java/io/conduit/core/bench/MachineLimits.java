@@ -2,9 +2,6 @@ package io.conduit.core.bench;
 
 import io.conduit.core.kernels.Parallel;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -28,45 +25,13 @@ public record MachineLimits(double bandwidthGbs, double fmaPeakGflops, int threa
                 threads, vectorBits);
     }
 
-    /** Best of {@code reps} passes of a parallel vector read over a buffer of {@code bytes}. */
+    /** Best of {@code reps} passes of a parallel vector read over a buffer of {@code bytes} ({@link BandwidthProbe}). */
     public static double bandwidthGbs(long bytes, int reps) {
-        long chunk = 1 << 20;
-        bytes = Math.max(chunk, bytes / chunk * chunk);
-        int chunks = (int) (bytes / chunk);
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment seg = HugePages.allocate(arena, bytes); // as the heap the kernels read (see HugePages)
-            Parallel.forRange(chunks, 1, (from, to) -> {
-                for (int c = from; c < to; c++) seg.asSlice((long) c * chunk, chunk).fill((byte) (c + 1));
-            });
+        try (BandwidthProbe probe = new BandwidthProbe(bytes)) {
             double best = 0;
-            double[] sink = new double[1];
-            for (int w = 0; w < 50; w++) sink[0] += read(seg, 0, Math.min(bytes, 1 << 16)); // warm up the JIT
-            for (int r = 0; r < reps; r++) {
-                long t0 = System.nanoTime();
-                Parallel.forRange(chunks, 1, (from, to) -> {
-                    float s = read(seg, (long) from * chunk, (long) to * chunk);
-                    synchronized (sink) {
-                        sink[0] += s;
-                    }
-                });
-                long dt = System.nanoTime() - t0;
-                best = Math.max(best, bytes / (double) dt);
-            }
-            if (sink[0] == 42) System.out.print("");
+            for (int r = 0; r < reps; r++) best = Math.max(best, probe.passGbs());
             return best;
         }
-    }
-
-    private static float read(MemorySegment seg, long from, long to) {
-        int step = F.vectorByteSize();
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (long o = from; o + 4L * step <= to; o += 4L * step) {
-            a0 = a0.add(FloatVector.fromMemorySegment(F, seg, o, ByteOrder.LITTLE_ENDIAN));
-            a1 = a1.add(FloatVector.fromMemorySegment(F, seg, o + step, ByteOrder.LITTLE_ENDIAN));
-            a2 = a2.add(FloatVector.fromMemorySegment(F, seg, o + 2L * step, ByteOrder.LITTLE_ENDIAN));
-            a3 = a3.add(FloatVector.fromMemorySegment(F, seg, o + 3L * step, ByteOrder.LITTLE_ENDIAN));
-        }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 
     /** Best of {@code reps}: every pool thread runs 12 independent FMA chains; GFLOP/s counting an FMA as 2. */
