@@ -13,18 +13,36 @@ import java.util.SplittableRandom;
 
 /**
  * Writes a random-weight GGUF model of a given shape, loadable by Conduit and by llama.cpp: Llama (or Qwen2,
- * with QKV biases) metadata, a SentencePiece-style vocabulary with byte fallback, tied embeddings, and all
- * matrices in one tensor type. Weights are deterministic in the seed, so two runs write the same file.
+ * with QKV biases) metadata, a SentencePiece-style vocabulary with byte fallback, tied embeddings, and the
+ * matrices in one tensor type or in a per-tensor mix ({@link QuantMix}). Weights are deterministic in the seed, so
+ * two runs write the same file, and a matrix holds the same values (before quantization) whatever its type.
  */
 public final class SyntheticModelWriter {
     private final ModelShape shape;
-    private final GgmlType matrixType;
+    private final QuantMix mix;
     private final long seed;
 
     public SyntheticModelWriter(ModelShape shape, GgmlType matrixType, long seed) {
+        this(shape, QuantMix.uniform(matrixType), seed);
+    }
+
+    /**
+     * @throws IllegalArgumentException when a row length of the shape is not a whole number of blocks of the types
+     * (K-quants need multiples of 256), checked here so that nothing is written
+     */
+    public SyntheticModelWriter(ModelShape shape, QuantMix mix, long seed) {
         this.shape = shape;
-        this.matrixType = matrixType;
+        this.mix = mix;
         this.seed = seed;
+        int multiple = mix.rowMultiple();
+        int qDim = shape.heads() * shape.headDim();
+        for (int width : new int[]{shape.dim(), qDim, shape.ffnDim()}) {
+            if (width % multiple != 0) {
+                throw new IllegalArgumentException(mix.name() + " needs row lengths that are multiples of " + multiple
+                        + ", but shape " + shape.name() + " has rows of " + width + " (dim " + shape.dim() + ", ffn "
+                        + shape.ffnDim() + ")" + (multiple == 256 ? "; l1b's widths are multiples of 256" : ""));
+            }
+        }
     }
 
     public void write(Path path) {
@@ -32,8 +50,8 @@ public final class SyntheticModelWriter {
         String arch = s.architecture();
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", arch);
-        w.putString("general.name", "synthetic-" + s.name() + "-" + matrixType.name().toLowerCase());
-        w.putUInt32("general.file_type", fileType(matrixType));
+        w.putString("general.name", "synthetic-" + s.name() + "-" + mix.name());
+        w.putUInt32("general.file_type", mix.fileType());
         w.putUInt32(arch + ".context_length", s.contextLength());
         w.putUInt32(arch + ".embedding_length", s.dim());
         w.putUInt32(arch + ".block_count", s.layers());
@@ -50,32 +68,38 @@ public final class SyntheticModelWriter {
         int kvDim = s.kvHeads() * s.headDim();
         int qDim = s.heads() * s.headDim();
         long salt = 0;
-        w.addTensor("token_embd.weight", matrixType, new long[]{dim, s.vocabSize()}, matrix(s.vocabSize(), dim, 1.0, salt++));
+        int n = s.layers();
+        GgmlType embd = mix.typeOf(QuantMix.Role.TOKEN_EMBD, 0, n);
+        w.addTensor("token_embd.weight", embd, new long[]{dim, s.vocabSize()}, matrix(embd, s.vocabSize(), dim, 1.0, salt++));
         w.addF32Tensor("output_norm.weight", new long[]{dim}, norm(dim, salt++));
         boolean qwen = arch.equals("qwen2");
-        for (int l = 0; l < s.layers(); l++) {
+        for (int l = 0; l < n; l++) {
             String p = "blk." + l + ".";
             double inScale = 1.0 / Math.sqrt(dim);
+            GgmlType tq = mix.typeOf(QuantMix.Role.ATTN_Q, l, n), tk = mix.typeOf(QuantMix.Role.ATTN_K, l, n);
+            GgmlType tv = mix.typeOf(QuantMix.Role.ATTN_V, l, n), to = mix.typeOf(QuantMix.Role.ATTN_OUTPUT, l, n);
+            GgmlType tg = mix.typeOf(QuantMix.Role.FFN_GATE, l, n), tu = mix.typeOf(QuantMix.Role.FFN_UP, l, n);
+            GgmlType td = mix.typeOf(QuantMix.Role.FFN_DOWN, l, n);
             w.addF32Tensor(p + "attn_norm.weight", new long[]{dim}, norm(dim, salt++));
-            w.addTensor(p + "attn_q.weight", matrixType, new long[]{dim, qDim}, matrix(qDim, dim, inScale, salt++));
-            w.addTensor(p + "attn_k.weight", matrixType, new long[]{dim, kvDim}, matrix(kvDim, dim, inScale, salt++));
-            w.addTensor(p + "attn_v.weight", matrixType, new long[]{dim, kvDim}, matrix(kvDim, dim, inScale, salt++));
+            w.addTensor(p + "attn_q.weight", tq, new long[]{dim, qDim}, matrix(tq, qDim, dim, inScale, salt++));
+            w.addTensor(p + "attn_k.weight", tk, new long[]{dim, kvDim}, matrix(tk, kvDim, dim, inScale, salt++));
+            w.addTensor(p + "attn_v.weight", tv, new long[]{dim, kvDim}, matrix(tv, kvDim, dim, inScale, salt++));
             if (qwen) {
                 w.addF32Tensor(p + "attn_q.bias", new long[]{qDim}, noise(qDim, 0.1, salt++));
                 w.addF32Tensor(p + "attn_k.bias", new long[]{kvDim}, noise(kvDim, 0.1, salt++));
                 w.addF32Tensor(p + "attn_v.bias", new long[]{kvDim}, noise(kvDim, 0.1, salt++));
             }
-            w.addTensor(p + "attn_output.weight", matrixType, new long[]{qDim, dim}, matrix(dim, qDim, 1.0 / Math.sqrt(qDim), salt++));
+            w.addTensor(p + "attn_output.weight", to, new long[]{qDim, dim}, matrix(to, dim, qDim, 1.0 / Math.sqrt(qDim), salt++));
             w.addF32Tensor(p + "ffn_norm.weight", new long[]{dim}, norm(dim, salt++));
-            w.addTensor(p + "ffn_gate.weight", matrixType, new long[]{dim, s.ffnDim()}, matrix(s.ffnDim(), dim, inScale, salt++));
-            w.addTensor(p + "ffn_up.weight", matrixType, new long[]{dim, s.ffnDim()}, matrix(s.ffnDim(), dim, inScale, salt++));
-            w.addTensor(p + "ffn_down.weight", matrixType, new long[]{s.ffnDim(), dim}, matrix(dim, s.ffnDim(), 1.0 / Math.sqrt(s.ffnDim()), salt++));
+            w.addTensor(p + "ffn_gate.weight", tg, new long[]{dim, s.ffnDim()}, matrix(tg, s.ffnDim(), dim, inScale, salt++));
+            w.addTensor(p + "ffn_up.weight", tu, new long[]{dim, s.ffnDim()}, matrix(tu, s.ffnDim(), dim, inScale, salt++));
+            w.addTensor(p + "ffn_down.weight", td, new long[]{s.ffnDim(), dim}, matrix(td, dim, s.ffnDim(), 1.0 / Math.sqrt(s.ffnDim()), salt++));
         }
         w.write(path);
     }
 
-    private GgufWriter.TensorFiller matrix(int rows, int cols, double scale, long salt) {
-        return dst -> randomMatrix(dst, matrixType, rows, cols, scale, seed * 1_000_003L + salt * 65_537L);
+    private GgufWriter.TensorFiller matrix(GgmlType type, int rows, int cols, double scale, long salt) {
+        return dst -> randomMatrix(dst, type, rows, cols, scale, seed * 1_000_003L + salt * 65_537L);
     }
 
     /**
@@ -137,19 +161,5 @@ public final class SyntheticModelWriter {
         w.putUInt32("tokenizer.ggml.bos_token_id", 1);
         w.putUInt32("tokenizer.ggml.eos_token_id", 2);
         w.putUInt32("tokenizer.ggml.unknown_token_id", 0);
-    }
-
-    /** llama.cpp's LLAMA_FTYPE numbers for "mostly this type". */
-    private static int fileType(GgmlType t) {
-        return switch (t) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q4_0 -> 2;
-            case Q8_0 -> 7;
-            case Q4_K -> 15;
-            case Q6_K -> 18;
-            case BF16 -> 32;
-            default -> throw new IllegalArgumentException("no file type for " + t);
-        };
     }
 }
