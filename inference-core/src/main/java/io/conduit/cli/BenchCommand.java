@@ -60,6 +60,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "one JSON object per case, one per line")
     boolean json;
 
+    @Option(names = "--no-probe", description = "decode suite: skip the bandwidth pass after every decode step "
+            + "(faster; no bandwidth_gbs_paired / roofline_fraction_paired)")
+    boolean noProbe;
+
     @Override
     public Integer call() throws Exception {
         Path models = dir != null ? dir : benchDir();
@@ -102,7 +106,7 @@ public final class BenchCommand implements Callable<Integer> {
                     GgmlType type = parseType(q);
                     DecodeBench.run(models, shape, type,
                             quantize == null ? null : io.conduit.core.quant.Quantizer.parseTarget(quantize), batches,
-                            new DecodeBench.Options(prompt, tokens, 32, seconds), limits, r -> {
+                            new DecodeBench.Options(prompt, tokens, 32, seconds, !noProbe), limits, r -> {
                                 r.put("loadavg_1m", loadAverage());
                                 decodeRows.add(r);
                                 if (!json) System.err.println("  " + human(r));

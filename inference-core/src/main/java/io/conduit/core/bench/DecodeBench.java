@@ -18,12 +18,15 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.DoubleSupplier;
 
 /**
  * Prefill and decode throughput of the forward pass ({@link ModelRunner}, no scheduler) on a synthetic
@@ -35,12 +38,28 @@ import java.util.function.Consumer;
  *   <li>prefill: compute-bound, limit = FMA peak / FLOPs per token.</li>
  * </ul>
  * {@code roofline_fraction} = {@code decode_tok_s} / {@code limit_tok_s}.
+ *
+ * <p>The roofs are measured before and after all the cases, but on a shared machine the bandwidth a neighbour
+ * leaves free changes from minute to minute. So by default ({@link Options#probe()}) a {@link BandwidthProbe} pass
+ * follows every decode step, outside the step's timing, and each case also reports its steps against the
+ * bandwidth measured right beside them: {@code bandwidth_gbs_paired} (median of the case's passes) and, for
+ * memory-bound cases, {@code roofline_fraction_paired} (median over steps of the step's achieved GB/s over the
+ * GB/s of the pass that followed it). {@code step_ms} and {@code probe_gbs} list the pairs.
  */
 public final class DecodeBench {
-    /** Settings of one run. */
-    public record Options(int promptTokens, int decodeSteps, int contextTokens, double secondsPerCase) {
+    /**
+     * Settings of one run. {@code probe}: a bandwidth pass after every decode step (the paired fields). A pass over
+     * {@link BandwidthProbe#DEFAULT_BYTES} takes ~5 ms at 50 GB/s, as long as a smol135m step: without probes a case
+     * takes less wall time, and reports the roof fields only.
+     */
+    public record Options(int promptTokens, int decodeSteps, int contextTokens, double secondsPerCase, boolean probe) {
+        /** With probes. */
+        public Options(int promptTokens, int decodeSteps, int contextTokens, double secondsPerCase) {
+            this(promptTokens, decodeSteps, contextTokens, secondsPerCase, true);
+        }
+
         public static Options defaults() {
-            return new Options(128, 32, 32, 8.0);
+            return new Options(128, 32, 32, 8.0, true);
         }
     }
 
@@ -99,6 +118,27 @@ public final class DecodeBench {
      */
     public static void run(LoadedModel m, String shapeName, GgmlType quant, int[] batches, Options o,
                            MachineLimits limits, Consumer<Map<String, Object>> sink) {
+        run(m, shapeName, quant.name().toLowerCase(Locale.ROOT), batches, o, limits, sink);
+    }
+
+    /** As above, {@code quant} being the name reported (a type, or a mix such as {@code q4_k_m}). */
+    public static void run(LoadedModel m, String shapeName, String quant, int[] batches, Options o,
+                           MachineLimits limits, Consumer<Map<String, Object>> sink) {
+        if (!o.probe()) {
+            run(m, shapeName, quant, batches, o, limits, null, sink);
+            return;
+        }
+        try (BandwidthProbe probe = new BandwidthProbe(BandwidthProbe.DEFAULT_BYTES)) {
+            run(m, shapeName, quant, batches, o, limits, probe::passGbs, sink);
+        }
+    }
+
+    /**
+     * The decode suite with {@code probe} (GB/s of one bandwidth pass; null for none) called after every decode
+     * step. Package-private so that tests can pass a fake probe.
+     */
+    static void run(LoadedModel m, String shapeName, String quant, int[] batches, Options o,
+                    MachineLimits limits, DoubleSupplier probe, Consumer<Map<String, Object>> sink) {
         ModelConfig c = m.config();
         int maxBatch = 1;
         for (int b : batches) maxBatch = Math.max(maxBatch, b);
@@ -155,26 +195,40 @@ public final class DecodeBench {
             int warm = 2;
             int steps = 0;
             long start = 0;
+            long probeNanos = 0; // time of the probe passes that followed timed steps
             long budget = (long) (o.secondsPerCase() * 1e9);
             long[] stepNanos = new long[o.decodeSteps()];
+            double[] probeGbs = new double[o.decodeSteps()];
             for (int i = 0; i < warm + o.decodeSteps(); i++) {
                 if (i == warm) start = System.nanoTime();
                 int[] stepTokens = randomTokens(rnd, c, batch);
-                java.util.Arrays.fill(step, ctx + i);
+                Arrays.fill(step, ctx + i);
                 long s0 = System.nanoTime();
                 runner.forward(new ForwardBatch(stepTokens, step.clone(), stepSeq, tables, all));
+                long s1 = System.nanoTime();
+                // A pass after every step, warm-up steps included, so every timed step follows a pass alike; the
+                // passes after warm-up steps fall before `start` and count nowhere.
+                double gbs = 0;
+                if (probe != null) {
+                    gbs = probe.getAsDouble();
+                    if (i >= warm) probeNanos += System.nanoTime() - s1;
+                }
                 if (i >= warm) {
-                    stepNanos[steps++] = System.nanoTime() - s0;
-                    if (System.nanoTime() - start > budget && steps >= 3) break;
+                    probeGbs[steps] = gbs;
+                    stepNanos[steps++] = s1 - s0;
+                    // the budget counts decode time only, so probes do not change how many steps a case runs
+                    if (System.nanoTime() - start - probeNanos > budget && steps >= 3) break;
                 }
             }
-            double secs = (System.nanoTime() - start) / 1e9;
+            // The decode loop's wall time without the probe passes: the steps plus the loop's own work between
+            // them (drawing tokens, building batches), as before probes existed.
+            double secs = (System.nanoTime() - start - probeNanos) / 1e9;
             double decodeTokS = batch * steps / secs;
             // The median step as well: on a shared machine a neighbour's burst lands in the mean of a few dozen
             // steps, while the median step is what the code does when it has the cores.
-            long[] sorted = java.util.Arrays.copyOf(stepNanos, steps);
-            java.util.Arrays.sort(sorted);
-            double medianStepSecs = (steps % 2 == 1 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2.0) / 1e9;
+            double[] stepSecs = new double[steps];
+            for (int i = 0; i < steps; i++) stepSecs[i] = stepNanos[i] / 1e9;
+            double medianStepSecs = median(stepSecs);
             for (BlockTable t : tables) t.release(kv.pool());
 
             int meanCtx = ctx + warm + steps / 2;
@@ -183,7 +237,7 @@ public final class DecodeBench {
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("suite", "decode");
             r.put("shape", shapeName);
-            r.put("quant", quant.name().toLowerCase(Locale.ROOT));
+            r.put("quant", quant);
             r.put("batch", batch);
             r.put("threads", limits.threads());
             r.put("prefill_tokens", o.promptTokens());
@@ -196,7 +250,20 @@ public final class DecodeBench {
             r.put("flops_per_token", flopsPerToken);
             r.put("achieved_gbs", round(stepBytes * steps / secs / 1e9));
             r.put("achieved_gflops", round(flopsPerToken * (double) batch * steps / secs / 1e9));
+            List<Double> stepMs = new ArrayList<>(steps);
+            for (int i = 0; i < steps; i++) stepMs.add(round(stepNanos[i] / 1e6));
+            r.put("step_ms", stepMs);
+            if (probe != null) {
+                List<Double> passes = new ArrayList<>(steps);
+                for (int i = 0; i < steps; i++) passes.add(round(probeGbs[i]));
+                r.put("probe_gbs", passes);
+                r.put("bandwidth_gbs_paired", round(median(Arrays.copyOf(probeGbs, steps))));
+            }
             applyLimits(r, limits);
+            for (String k : List.of("step_ms", "probe_gbs")) { // the long lists last, after the figures
+                Object v = r.remove(k);
+                if (v != null) r.put(k, v);
+            }
             sink.accept(r);
         }
     }
@@ -225,6 +292,38 @@ public final class DecodeBench {
             r.put("roofline_fraction_median_step", round4(median.doubleValue() / limit));
         }
         r.put("prefill_roofline_fraction", round4(prefillTokS / (limits.fmaPeakGflops() * 1e9 / prefillFlops)));
+        // The paired fraction depends on the step/probe pairs only, not on these limits; they only decide whether
+        // the case is memory-bound, where a fraction of the bandwidth means something.
+        Double paired = memSecs >= computeSecs ? pairedRooflineFraction(r) : null;
+        if (paired != null) r.put("roofline_fraction_paired", round4(paired));
+        else r.remove("roofline_fraction_paired");
+    }
+
+    /**
+     * Median over the steps of a result of (bytes_per_step / the step's seconds) / (GB/s of the probe pass after it),
+     * from its {@code step_ms} and {@code probe_gbs}; null without probes.
+     */
+    static Double pairedRooflineFraction(Map<String, Object> r) {
+        if (!(r.get("step_ms") instanceof List<?> ms) || !(r.get("probe_gbs") instanceof List<?> gbs)
+                || ms.isEmpty() || ms.size() != gbs.size()) {
+            return null;
+        }
+        double stepBytes = ((Number) r.get("bytes_per_step")).doubleValue();
+        double[] f = new double[ms.size()];
+        for (int i = 0; i < f.length; i++) {
+            double stepGbs = stepBytes / (((Number) ms.get(i)).doubleValue() * 1e6); // bytes per ns = GB/s
+            f[i] = stepGbs / ((Number) gbs.get(i)).doubleValue();
+        }
+        return median(f);
+    }
+
+    /** Median of {@code v} (mean of the middle two for an even count); sorts a copy. */
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        if (n == 0) return Double.NaN;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
     static int[] randomTokens(SplittableRandom rnd, ModelConfig c, int n) {
