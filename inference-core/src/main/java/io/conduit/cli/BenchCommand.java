@@ -6,6 +6,7 @@ import io.conduit.core.bench.DecodeBench;
 import io.conduit.core.bench.MachineLimits;
 import io.conduit.core.bench.MatMulBench;
 import io.conduit.core.synthetic.ModelShape;
+import io.conduit.core.synthetic.QuantMix;
 import io.conduit.core.tensor.GgmlType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,7 +32,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--shape", split = ",", description = "model shapes: smol135m, l1b (default: smol135m,l1b for decode)")
     List<String> shapes;
 
-    @Option(names = "--quant", split = ",", description = "weight types: q8_0, q4_0, f32, f16, bf16, q4_k, q6_k (default: q8_0,q4_0)")
+    @Option(names = "--quant", split = ",", description = "weight types: q8_0, q4_0, f32, f16, bf16, q4_k, q6_k, "
+            + "or the mix q4_k_m (decode suite only; q4_k, q6_k and q4_k_m need l1b) (default: q8_0,q4_0)")
     List<String> quants;
 
     @Option(names = "--batches", split = ",", description = "decode batch sizes / batching-suite stream counts (default: 1,4,16,64)")
@@ -79,6 +81,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (!all && !suite.equals("decode") && !suite.equals("batching") && !suite.equals("matmul")) {
             throw new IllegalArgumentException("unknown suite '" + suite + "' (known: decode, batching, matmul, all)");
         }
+        // The type mix exists for the decode suite only: say so before anything runs.
+        if (!suite.equals("decode") && quants != null) quants.forEach(BenchCommand::parseType);
         if (suite.equals("matmul")) {
             MachineLimits limits = MachineLimits.measure(512L << 20);
             for (String s : shapes != null ? shapes : List.of("smol135m")) {
@@ -103,8 +107,8 @@ public final class BenchCommand implements Callable<Integer> {
             for (String s : sh) {
                 ModelShape shape = ModelShape.named(s);
                 for (String q : qs) {
-                    GgmlType type = parseType(q);
-                    DecodeBench.run(models, shape, type,
+                    QuantMix mix = parseMix(q);
+                    DecodeBench.run(models, shape, mix,
                             quantize == null ? null : io.conduit.core.quant.Quantizer.parseTarget(quantize), batches,
                             new DecodeBench.Options(prompt, tokens, 32, seconds, !noProbe), limits, r -> {
                                 r.put("loadavg_1m", loadAverage());
@@ -131,7 +135,15 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** A weight type, or the Q4_K_M mix ({@code q4_k_m}), for the decode suite. */
+    static QuantMix parseMix(String q) {
+        return q.equalsIgnoreCase(QuantMix.Q4_K_M.name()) ? QuantMix.Q4_K_M : QuantMix.uniform(parseType(q));
+    }
+
     static GgmlType parseType(String q) {
+        if (q.equalsIgnoreCase(QuantMix.Q4_K_M.name())) {
+            throw new IllegalArgumentException(q + " mixes weight types per tensor; only --suite decode runs it");
+        }
         GgmlType t;
         try {
             t = GgmlType.valueOf(q.toUpperCase(Locale.ROOT));

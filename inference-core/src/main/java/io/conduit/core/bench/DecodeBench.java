@@ -9,6 +9,7 @@ import io.conduit.core.model.ModelLoader;
 import io.conduit.core.runner.ForwardBatch;
 import io.conduit.core.runner.ModelRunner;
 import io.conduit.core.synthetic.ModelShape;
+import io.conduit.core.synthetic.QuantMix;
 import io.conduit.core.synthetic.SyntheticModelWriter;
 import io.conduit.core.tensor.GgmlType;
 import io.conduit.core.tensor.WeightMatrix;
@@ -68,12 +69,21 @@ public final class DecodeBench {
 
     /** Writes the synthetic model once per (shape, type, seed) under {@code dir}; reruns reuse the file. */
     public static Path cachedModel(Path dir, ModelShape shape, GgmlType type) {
-        Path file = dir.resolve("synthetic-" + shape.name() + "-" + type.name().toLowerCase(Locale.ROOT) + ".gguf");
+        return cachedModel(dir, shape, QuantMix.uniform(type));
+    }
+
+    /**
+     * As above for a mix of types: {@code synthetic-<shape>-<mix>.gguf} ({@code synthetic-l1b-q4_k_m.gguf}).
+     * @throws IllegalArgumentException when the shape's widths do not fit the types (nothing is written)
+     */
+    public static Path cachedModel(Path dir, ModelShape shape, QuantMix mix) {
+        Path file = dir.resolve("synthetic-" + shape.name() + "-" + mix.name() + ".gguf");
         if (Files.exists(file)) return file;
+        SyntheticModelWriter writer = new SyntheticModelWriter(shape, mix, 42); // checks the shape first
         try {
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-            new SyntheticModelWriter(shape, type, 42).write(tmp);
+            writer.write(tmp);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -354,10 +364,20 @@ public final class DecodeBench {
     /** As above; {@code quantizeOnLoad} (Q8_0/Q4_0, or null) converts a float model while loading it. */
     public static void run(Path dir, ModelShape shape, GgmlType quant, GgmlType quantizeOnLoad, int[] batches, Options o,
                            MachineLimits limits, Consumer<Map<String, Object>> sink) {
-        try (LoadedModel m = ModelLoader.load(cachedModel(dir, shape, quant), new ModelLoader.LoadOptions(quantizeOnLoad))) {
-            GgmlType effective = m.weights().layers()[0].wq().type();
-            run(m, shape.name(), effective, batches, o, limits, r -> {
-                if (quantizeOnLoad != null) r.put("stored_as", quant.name().toLowerCase(Locale.ROOT));
+        run(dir, shape, QuantMix.uniform(quant), quantizeOnLoad, batches, o, limits, sink);
+    }
+
+    /**
+     * As above for a mix of types ({@link QuantMix#Q4_K_M}); {@code quant} is the mix's name, or with
+     * {@code quantizeOnLoad} the type the layers were converted to (and {@code stored_as} the file's).
+     */
+    public static void run(Path dir, ModelShape shape, QuantMix mix, GgmlType quantizeOnLoad, int[] batches, Options o,
+                           MachineLimits limits, Consumer<Map<String, Object>> sink) {
+        try (LoadedModel m = ModelLoader.load(cachedModel(dir, shape, mix), new ModelLoader.LoadOptions(quantizeOnLoad))) {
+            String quant = quantizeOnLoad == null ? mix.name()
+                    : m.weights().layers()[0].wq().type().name().toLowerCase(Locale.ROOT);
+            run(m, shape.name(), quant, batches, o, limits, r -> {
+                if (quantizeOnLoad != null) r.put("stored_as", mix.name());
                 sink.accept(r);
             });
         }

@@ -1,11 +1,14 @@
 package io.conduit.core.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import io.conduit.cli.BenchCommand;
 import io.conduit.core.model.LoadedModel;
 import io.conduit.core.model.ModelLoader;
 import io.conduit.core.synthetic.ModelShape;
+import io.conduit.core.synthetic.QuantMix;
 import io.conduit.core.tensor.GgmlType;
 
 import java.nio.file.Files;
@@ -15,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /**
  * A tiny run of the decode suite: the JSON contract fields are there, positive and consistent, and the paired
@@ -142,6 +146,28 @@ class DecodeBenchSmokeTest {
         assertThat(list(r, "step_ms")).hasSize(3);
         assertThat(r).doesNotContainKeys("probe_gbs", "bandwidth_gbs_paired", "roofline_fraction_paired");
         assertThat(r).containsKeys("decode_tok_s", "roofline_fraction", "decode_tok_s_median_step");
+    }
+
+    @Test
+    void q4KMixIsRejectedOnSmol135mBeforeAnythingIsWritten() throws Exception {
+        assertThatThrownBy(() -> DecodeBench.cachedModel(dir, ModelShape.SMOL_135M, QuantMix.Q4_K_M))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("q4_k_m").hasMessageContaining("256").hasMessageContaining("576");
+        try (var files = Files.list(dir)) {
+            assertThat(files).isEmpty();
+        }
+    }
+
+    @Test
+    void q4KMixIsRefusedOutsideTheDecodeSuite() {
+        Throwable[] failure = new Throwable[1];
+        CommandLine cmd = new CommandLine(new BenchCommand());
+        cmd.setExecutionExceptionHandler((ex, c, parsed) -> {
+            failure[0] = ex;
+            return 1;
+        });
+        assertThat(cmd.execute("--suite", "batching", "--quant", "q4_k_m", "--dir", dir.toString())).isEqualTo(1);
+        assertThat(failure[0]).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--suite decode");
     }
 
     /** Median over steps of (bytes_per_step / step seconds) / (its probe pass GB/s * 1e9), from the row's own lists. */
