@@ -100,30 +100,6 @@ final class Dequant {
                 .convertShape(VectorOperators.B2I, I, 0);
     }
 
-    /**
-     * The {@link io.conduit.core.tensor.PackedRows#GROUP} rows of packed group {@code group} as floats, row i at
-     * {@code dst[dstOff + i * stride ..]}: the same {@code q * d} floats as {@link #q8_0} / {@link #q4_0} give from
-     * the file layout. Rows past the matrix's last are written too (the copy holds zeros there), so {@code dst}
-     * needs room for the whole group.
-     */
-    static void packedGroup(io.conduit.core.tensor.PackedRows p, int group, float[] dst, int dstOff, int stride) {
-        if (p.nibbles()) {
-            packedNibbleGroup(p, group, dst, dstOff, stride);
-            return;
-        }
-        byte[] q = p.quants();
-        float[] d = p.scales();
-        int blocks = p.blocks(), g = io.conduit.core.tensor.PackedRows.GROUP;
-        int qo = group * blocks * 32 * g, so = group * blocks * g;
-        for (int b = 0; b < blocks; b++) {
-            for (int i = 0; i < g; i++, qo += 32, so++) {
-                FloatVector dv = FloatVector.broadcast(F, d[so]);
-                int y = dstOff + i * stride + 32 * b;
-                for (int j = 0; j < 32; j += L) b2f(q, qo + j).mul(dv).intoArray(dst, y + j);
-            }
-        }
-    }
-
     private static final ValueLayout.OfLong LE_LONG =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt LE_INT =
@@ -261,25 +237,6 @@ final class Dequant {
         }
     }
 
-    /** {@link #packedGroup} for a Q4_0 copy kept as nibbles (16 bytes per row and block; 16 lanes only). */
-    private static void packedNibbleGroup(io.conduit.core.tensor.PackedRows p, int group, float[] dst, int dstOff,
-                                          int stride) {
-        byte[] q = p.quants();
-        float[] d = p.scales();
-        int blocks = p.blocks(), g = io.conduit.core.tensor.PackedRows.GROUP;
-        int qo = group * blocks * 16 * g, so = group * blocks * g;
-        for (int b = 0; b < blocks; b++) {
-            for (int i = 0; i < g; i++, qo += 16, so++) {
-                FloatVector dv = FloatVector.broadcast(F, d[so]);
-                IntVector u = u2i(q, qo);
-                int y = dstOff + i * stride + 32 * b;
-                ((FloatVector) u.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).mul(dv).intoArray(dst, y);
-                ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(dv)
-                        .intoArray(dst, y + 16);
-            }
-        }
-    }
-
     /** bf16 is the top half of an fp32: widen and shift, exact. */
     static void bf16(MemorySegment s, long off, float[] dst, int dstOff, int n) {
         int i = 0;
@@ -339,94 +296,17 @@ final class Dequant {
         a.intoArray(acc, 0);
     }
 
-    /**
-     * Four rows of a {@link io.conduit.core.tensor.PackedRows} group (Q8_0, or Q4_0 unpacked to int8) times one
-     * activation row: one sequential stream, four independent FMA chains (one per row) so the FMA latency no
-     * longer bounds a single chain. Each row's chain is exactly {@link #q8_0x1}'s / {@link #q4_0x1}'s: the same
-     * {@code q * d} floats (scales widened from the same fp16; nibble - 8 is exact in int8), the same order of
-     * FMAs over the elements. Chains are left in {@code acc[i * L .. (i + 1) * L)}.
-     */
-    static void q8_0x4(byte[] q, float[] d, int group, int blocks, float[] x, int xOff, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int qo = group * blocks * 128;
-        int so = group * blocks * 4;
-        for (int b = 0; b < blocks; b++, qo += 128, so += 4) {
-            FloatVector d0 = FloatVector.broadcast(F, d[so]);
-            FloatVector d1 = FloatVector.broadcast(F, d[so + 1]);
-            FloatVector d2 = FloatVector.broadcast(F, d[so + 2]);
-            FloatVector d3 = FloatVector.broadcast(F, d[so + 3]);
-            int xb = xOff + 32 * b;
-            for (int j = 0; j < 32; j += L) {
-                FloatVector xv = FloatVector.fromArray(F, x, xb + j);
-                a0 = b2f(q, qo + j).mul(d0).fma(xv, a0);
-                a1 = b2f(q, qo + 32 + j).mul(d1).fma(xv, a1);
-                a2 = b2f(q, qo + 64 + j).mul(d2).fma(xv, a2);
-                a3 = b2f(q, qo + 96 + j).mul(d3).fma(xv, a3);
-            }
-        }
-        a0.intoArray(acc, 0);
-        a1.intoArray(acc, L);
-        a2.intoArray(acc, 2 * L);
-        a3.intoArray(acc, 3 * L);
-    }
-
-    /** {@code nibble - 8} for nibbles 0..15, as floats: the table {@link #q4_0x4} scales once per row and block. */
-    private static final FloatVector NIBBLE_VALUES = L == 16
-            ? FloatVector.fromArray(F, new float[]{-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7}, 0) : null;
-
-    /**
-     * Whether {@link #q4_0x4} can run: with 16 float lanes the 16 scaled nibble values fill one vector. The
-     * Q4_0 packed copy keeps its nibbles only then ({@link io.conduit.core.tensor.PackedRows}).
-     */
-    static final boolean NIBBLES = L == 16;
-
-    /**
-     * {@link #q8_0x4} over a Q4_0 copy kept at 4 bits ({@link io.conduit.core.tensor.PackedRows#nibbles()}: 64
-     * quant bytes per group and block instead of 128). Per row and block, {@code t = (n - 8) * d} for the 16
-     * nibble values {@code n}: the same float products {@link #q4_0x1} forms ({@code n - 8} exact, times the
-     * same scale); each element's weight is then a lane permute of {@code t}, and goes into the row's chain in
-     * {@link #q4_0x1}'s order (elements 0..15, the low nibbles, then 16..31). So each row's chain is, bit for
-     * bit, {@link #q4_0x1}'s. The lookup costs fewer instructions than widening, subtracting and converting
-     * (measured ~7% faster from DRAM than that). Written out for the four rows in one method body: a per-row
-     * helper, or loading the quants twice, pushed C2 past its inlining budget (NodeCountInliningCutoff) and
-     * ran 4x slower. Only for 16 lanes ({@link #NIBBLES}).
-     */
-    static void q4_0x4(byte[] q, float[] d, int group, int blocks, float[] x, int xOff, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int qo = group * blocks * 64;
-        int so = group * blocks * 4;
-        for (int b = 0; b < blocks; b++, qo += 64, so += 4) {
-            IntVector t0 = NIBBLE_VALUES.mul(d[so]).reinterpretAsInts();
-            IntVector t1 = NIBBLE_VALUES.mul(d[so + 1]).reinterpretAsInts();
-            IntVector t2 = NIBBLE_VALUES.mul(d[so + 2]).reinterpretAsInts();
-            IntVector t3 = NIBBLE_VALUES.mul(d[so + 3]).reinterpretAsInts();
-            int xb = xOff + 32 * b;
-            FloatVector xl = FloatVector.fromArray(F, x, xb), xh = FloatVector.fromArray(F, x, xb + 16);
-            IntVector q0 = u2i(q, qo), q1 = u2i(q, qo + 16), q2 = u2i(q, qo + 32), q3 = u2i(q, qo + 48);
-            a0 = q0.and(0x0F).selectFrom(t0).reinterpretAsFloats().fma(xl, a0);
-            a1 = q1.and(0x0F).selectFrom(t1).reinterpretAsFloats().fma(xl, a1);
-            a2 = q2.and(0x0F).selectFrom(t2).reinterpretAsFloats().fma(xl, a2);
-            a3 = q3.and(0x0F).selectFrom(t3).reinterpretAsFloats().fma(xl, a3);
-            a0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xh, a0);
-            a1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xh, a1);
-            a2 = q2.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(xh, a2);
-            a3 = q3.lanewise(VectorOperators.LSHR, 4).selectFrom(t3).reinterpretAsFloats().fma(xh, a3);
-        }
-        a0.intoArray(acc, 0);
-        a1.intoArray(acc, L);
-        a2.intoArray(acc, 2 * L);
-        a3.intoArray(acc, 3 * L);
-    }
-
     /** Nibbles 0..15 as floats: the table {@link #q4_kx4} scales and shifts once per row and block. */
     private static final FloatVector NIBBLES_0_15 = L == 16
             ? FloatVector.fromArray(F, new float[]{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0) : null;
 
     /**
-     * {@link #q4_0x4} for a Q4_K matrix repacked as nibbles ({@link io.conduit.core.tensor.PackedRows#mins()}):
-     * the 16 values of a row and block are {@code n * scale - min}, the codec's floats, and each row's chain takes
-     * its elements in order, so it is bit for bit {@link #q4_kx1}'s (and the scratch kernels'). Written out for four
-     * rows in one body, as q4_0x4 is, for the same reason (C2's inlining budget).
+     * Four rows of a Q4_K matrix repacked as nibbles ({@link io.conduit.core.tensor.PackedRows#mins()}) times one
+     * activation row: one sequential stream feeding four FMA chains. The 16 values of a row and block are {@code n *
+     * scale - min}, the codec's floats, built once as a 16-entry table; each element's weight is then a lane permute
+     * of it, and each row's chain takes its elements in order, so it is bit for bit {@link #q4_kx1}'s (and the
+     * scratch kernels'). Written out for the four rows in one method body: a per-row helper pushed C2 past its
+     * inlining budget (NodeCountInliningCutoff) and ran 4x slower.
      */
     static void q4_kx4(byte[] q, float[] d, float[] mn, int group, int blocks, float[] x, int xOff, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;

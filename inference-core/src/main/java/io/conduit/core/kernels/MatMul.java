@@ -1,6 +1,7 @@
 package io.conduit.core.kernels;
 
 import io.conduit.core.tensor.GgmlType;
+import io.conduit.core.tensor.LaneRows;
 import io.conduit.core.tensor.PackedRows;
 import io.conduit.core.tensor.WeightMatrix;
 import jdk.incubator.vector.FloatVector;
@@ -10,23 +11,23 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * out[t][r] = W[r] . x[t] for a batch of activation rows: the projection every layer is made of.
  *
- * <p>Each thread takes tiles of {@value #TILE} weight rows ({@value #WIDE_TILE} from batch {@value #WIDE_BATCH}): it decodes the tile once into floats (in L1/L2,
- * whatever the storage type) and then runs register-blocked float kernels (4 rows x 4 tokens; 8 x 3 from batch 32) over every
- * activation row of the batch, so the weights stream from memory once per call and their decoding is paid
- * once per batch instead of once per token.
+ * <p><b>Q8_0 and Q4_0</b> (the bulk of served models) go to {@link LaneMatMul}, over a copy made once per matrix
+ * with one weight row per vector lane ({@link LaneRows}): at batch 1-3 one stream per 128 rows feeds eight FMA
+ * chains; batched, a decoded K slice of 128 rows meets broadcast activations in 2-group x 12-token register tiles,
+ * with no reductions at all.
  *
- * <p>Below a batch of 4 (decode), Q8_0, Q4_0, Q4_K and Q6_K rows skip the scratch and are read from a copy made
- * once per matrix ({@link PackedRows}: groups of 4 rows interleaved block by block, int8 quants or nibbles, float
- * scales), so one sequential stream feeds 4 independent FMA chains ({@link Dequant#q8_0x4}, {@link
- * Dequant#q4_0x4}, {@link Dequant#q4_kx4}, {@link Dequant#q6_kx4}); the single chain of the file-layout
- * kernel ({@link Dequant#q8_0x1}, still used if a matrix cannot be packed) was FMA-latency-bound at ~15 GB/s
- * per core, and interleaving rows of the file layout measured ~3x slower from memory than one stream.
+ * <p><b>Other types</b> (and Q8_0/Q4_0 matrices without a lane copy: too big for the heap): each thread takes tiles
+ * of {@value #TILE} weight rows ({@value #WIDE_TILE} from batch {@value #WIDE_BATCH}), decodes the tile once into
+ * floats and runs register-blocked dot-product kernels (4 rows x 4 tokens; 8 x 3 from batch 32) over every
+ * activation row. Below a batch of 4, Q4_K and Q6_K rows are read from a 4-row interleaved copy ({@link PackedRows},
+ * {@link Dequant#q4_kx4}, {@link Dequant#q6_kx4}), other types from the file layout.
  *
- * <p><b>Batch invariance.</b> Every (row, token) product is computed by one fixed recipe, whichever kernel
- * variant (8x3, 8x1, 4x4, 4x1, 1x1) and whatever batch it lands in: {@code acc = 0; for k in steps of L:
- * acc = fma(w[k..k+L), x[k..k+L), acc)}, then a fixed butterfly sum of the lanes (lanewise adds only, so the
- * interpreter, C1 and C2 agree), then the scalar tail in order. The dequantized floats are exactly the
- * codec's. So a sequence's logits are bit-identical whether it runs alone or batched with others.
+ * <p><b>Batch invariance.</b> Every (row, token) product is computed by one fixed recipe per matrix, whichever kernel
+ * and whatever batch it lands in, so a sequence's logits are bit-identical whether it runs alone or batched with
+ * others. Lane copies: {@code acc = 0; for k = 0..K-1: acc = fma(w[k], x[k], acc)}. The dot-product kernels: {@code
+ * acc = 0; for k in steps of L: acc = fma(w[k..k+L), x[k..k+L), acc)}, then a fixed butterfly sum of the lanes
+ * (lanewise adds only, so the interpreter, C1 and C2 agree), then the scalar tail in order. The dequantized floats
+ * are exactly the codec's in both.
  */
 public final class MatMul {
     static final int TILE = 4;
@@ -73,6 +74,16 @@ public final class MatMul {
             firstTile[i + 1] = firstTile[i] + (ws[i].rows() + tr - 1) / tr;
         }
         if (x.length < (long) batch * cols) throw new IllegalArgumentException("x holds fewer than batch rows");
+        LaneRows[] lanes = laneRows(ws);
+        if (lanes != null) {
+            LaneMatMul.matmul(lanes, x, batch, outs);
+            return;
+        }
+        if (ws.length > 1 && anyLaneRows(ws)) {
+            // A matrix's recipe follows its copy: run each on its own rather than mixing recipes in one pass.
+            for (int i = 0; i < ws.length; i++) matmul(new WeightMatrix[]{ws[i]}, x, batch, new float[][]{outs[i]});
+            return;
+        }
         int tiles = firstTile[ws.length];
         if (batch < 4 && ws.length > 1 && !sameType(ws)) {
             // Decode kernels take one type per pass; mixed groups (Q4_K_M files give Q/K Q4_K and V Q6_K) run one
@@ -103,10 +114,6 @@ public final class MatMul {
             }
             return;
         }
-        // Batched: decode each tile from the packed copy when there is one (contiguous int8 rows of a group,
-        // scales already float): measured 1.5x faster per weight than decoding the file layout, which at
-        // batch 16 was ~25% of the kernel's time.
-        PackedRows[] ps = fusedGroup(ws) ? packed(ws) : null;
         // Rows of the scratch and of the activations sit an odd number of cache lines apart: at a stride of
         // 4 KiB (K = 1024, 2048, ...) every row of a tile maps to the same L1 set. When the scratch and the
         // activations also alias each other, the 8x3 kernel's 11 streams thrash the 8 ways (a microbenchmark: 42-47
@@ -125,16 +132,29 @@ public final class MatMul {
                 while (tile >= firstTile[m + 1]) m++;
                 WeightMatrix w = ws[m];
                 int r0 = (tile - firstTile[m]) * tr;
-                tile(w, ps == null ? null : ps[m], r0, Math.min(tr, w.rows() - r0), xp, stride, batch, outs[m], scratch);
+                tile(w, r0, Math.min(tr, w.rows() - r0), xp, stride, batch, outs[m], scratch);
             }
         });
     }
 
-    private static boolean fusedGroup(WeightMatrix[] ws) {
-        for (WeightMatrix w : ws) {
-            if (w.type() != ws[0].type() || !Dequant.fused(w.type())) return false;
+    /** The row-per-lane copies of the group's matrices (Q8_0, Q4_0), or null if any has none. */
+    private static LaneRows[] laneRows(WeightMatrix[] ws) {
+        if (!packedDecode) return null;
+        LaneRows[] ls = new LaneRows[ws.length];
+        for (int i = 0; i < ws.length; i++) {
+            GgmlType t = ws[i].type();
+            if (t != GgmlType.Q8_0 && t != GgmlType.Q4_0) return null;
+            ls[i] = ws[i].lanes();
+            if (ls[i] == null || !LaneMatMul.runs(ls[i])) return null;
         }
-        return true;
+        return ls;
+    }
+
+    private static boolean anyLaneRows(WeightMatrix[] ws) {
+        for (WeightMatrix w : ws) {
+            if (laneRows(new WeightMatrix[]{w}) != null) return true;
+        }
+        return false;
     }
 
     private static boolean sameType(WeightMatrix[] ws) {
@@ -195,8 +215,6 @@ public final class MatMul {
         void run(PackedRows p, int group, float[] x, int xOff, float[] acc);
     }
 
-    private static final GroupKernel INT8 = (p, g, x, o, acc) -> Dequant.q8_0x4(p.quants(), p.scales(), g, p.blocks(), x, o, acc);
-    private static final GroupKernel Q4_0_NIBBLES = (p, g, x, o, acc) -> Dequant.q4_0x4(p.quants(), p.scales(), g, p.blocks(), x, o, acc);
     private static final GroupKernel Q4_K_NIBBLES = (p, g, x, o, acc) -> Dequant.q4_kx4(p.quants(), p.scales(), p.mins(), g, p.blocks(), x, o, acc);
     private static final GroupKernel Q6_K_INT8 = (p, g, x, o, acc) -> Dequant.q6_kx4(p.quants(), p.scales(), g, p.blocks(), x, o, acc);
 
@@ -204,8 +222,7 @@ public final class MatMul {
     private static GroupKernel groupKernel(PackedRows p) {
         return switch (p.type()) {
             case Q4_K -> Q4_K_NIBBLES;
-            case Q6_K -> Q6_K_INT8;
-            default -> p.nibbles() ? Q4_0_NIBBLES : INT8;
+            default -> Q6_K_INT8;
         };
     }
 
@@ -265,15 +282,10 @@ public final class MatMul {
      * One tile of {@code nr} rows from {@code r0} over the whole batch. Scratch rows and activation rows are
      * {@code sd} floats apart ({@link #paddedStride}); each product still runs over the row's {@code cols} values.
      */
-    private static void tile(WeightMatrix w, PackedRows p, int r0, int nr, float[] x, int sd, int batch, float[] out,
-                             float[] s) {
+    private static void tile(WeightMatrix w, int r0, int nr, float[] x, int sd, int batch, float[] out, float[] s) {
         int cols = w.cols();
         int rows = w.rows();
-        if (p != null) {
-            for (int i = 0; i < nr; i += PackedRows.GROUP) Dequant.packedGroup(p, (r0 + i) / PackedRows.GROUP, s, i * sd, sd);
-        } else {
-            for (int i = 0; i < nr; i++) Dequant.row(w, r0 + i, s, i * sd);
-        }
+        for (int i = 0; i < nr; i++) Dequant.row(w, r0 + i, s, i * sd);
         int first = 0; // rows of the tile done by a register-blocked kernel
         if (nr == WIDE_TILE && batch >= WIDE_BATCH) {
             float[] acc = ACC.get();

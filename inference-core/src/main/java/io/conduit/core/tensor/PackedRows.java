@@ -8,20 +8,13 @@ import java.util.Locale;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * A Q8_0, Q4_0, Q4_K or Q6_K matrix repacked for the batch-1 decode kernels: rows in groups of {@link #GROUP}, and within a
- * group the quants of block {@code b} of the group's rows stored one after the other ({@code [group][block][row]
- * [quants]}), so one sequential stream feeds {@link #GROUP} independent FMA chains; the fp16 block scales are
- * widened once to floats, {@code [group][block][row]}.
- *
- * <p>Q8_0 quants are copied as they are (32 int8 per row and block). Q4_0 quants are kept as the file's 16 bytes
- * of nibbles ({@link #nibbles()}) where the 16-lane nibble kernel runs (AVX-512): on an AMD Zen 4 with a matrix
- * far larger than the last-level cache it streamed 1.4x the weights per second of an int8-unpacked copy (the
- * copy is also 44% smaller). Elsewhere, or with {@code -Dconduit.q4.kernel=int8} / {@code
- * CONDUIT_Q4_KERNEL=int8}, Q4_0 nibbles are unpacked to int8 {@code (nibble - 8)} in element order (low nibbles
- * are elements 0..15, high ones 16..31) and share the Q8_0 kernel. Rows past the last one are zero. Same values,
- * same order within a row: a kernel over this layout computes exactly the floats and FMA order of one over the
- * file layout. Q4_K ({@link #packQ4_K}) and Q6_K ({@link #packQ6_K}) are converted to the nibble and int8 forms,
- * with their per-sub-block scales (and Q4_K's mins) as floats, where the 16-lane kernels run.
+ * A Q4_K or Q6_K matrix repacked for the batch-1 decode kernels: rows in groups of {@link #GROUP}, and within a group
+ * the quants of block {@code b} of the group's rows stored one after the other ({@code [group][block][row]
+ * [quants]}), so one sequential stream feeds {@link #GROUP} independent FMA chains; scales (and Q4_K's mins) are
+ * floats, {@code [group][block][row]}. Q4_K ({@link #packQ4_K}) becomes Q4_0-style nibbles with a scale and a min per
+ * 32 values, Q6_K ({@link #packQ6_K}) int8 with a scale per 16, where the 16-lane kernels run. Rows past the last
+ * one are zero. Same values, same order within a row: a kernel over this layout computes exactly the floats and FMA
+ * order of one over the file layout. (Q8_0 and Q4_0 have row-per-lane copies instead: {@link LaneRows}.)
  */
 public final class PackedRows {
     /** Rows per group. */
@@ -30,9 +23,10 @@ public final class PackedRows {
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
-     * Whether Q4_0 copies keep their nibbles (the layout {@link #pack(WeightMatrix)} makes): {@code
+     * Whether 4-bit weights are read as nibbles: Q4_0 lane copies ({@link LaneRows}) and Q4_K packed copies. {@code
      * conduit.q4.kernel} (system property, first) or {@code CONDUIT_Q4_KERNEL} (environment) set to {@code int8}
-     * or {@code nibble}; by default nibbles wherever the nibble kernel runs.
+     * (Q4_0 widened to int8, Q4_K read from the file) or {@code nibble}; by default nibbles wherever the 16-lane
+     * nibble kernels run.
      */
     public static final boolean Q4_NIBBLES = q4Nibbles(System.getProperty("conduit.q4.kernel"),
             System.getenv("CONDUIT_Q4_KERNEL"), FloatVector.SPECIES_PREFERRED.length() == 16);
@@ -63,13 +57,13 @@ public final class PackedRows {
     }
 
     /**
-     * Null when the type is not Q8_0/Q4_0, the packed arrays would not fit in a Java array, or the heap has less
-     * than twice their size free.
+     * Null when the type is not Q4_K/Q6_K (Q8_0 and Q4_0 have {@link LaneRows} copies), the 16-lane kernel does not
+     * run, the packed arrays would not fit in a Java array, or the heap has less than twice their size free.
      */
     static PackedRows pack(WeightMatrix w) {
         if (w.type() == GgmlType.Q4_K) return Q4_NIBBLES ? packQ4_K(w) : null;
         if (w.type() == GgmlType.Q6_K) return FloatVector.SPECIES_PREFERRED.length() == 16 ? packQ6_K(w) : null;
-        return pack(w, Q4_NIBBLES);
+        return null;
     }
 
     /**
@@ -110,52 +104,6 @@ public final class PackedRows {
             }
         }
         return new PackedRows(GgmlType.Q4_K, true, w.rows(), w.cols(), blocks, q, d, m);
-    }
-
-    /**
-     * As {@link #pack(WeightMatrix)}; with {@code nibbles}, a Q4_0 matrix keeps its quants at 4 bits (see
-     * {@link #nibbles()}). Ignored for Q8_0.
-     */
-    public static PackedRows pack(WeightMatrix w, boolean nibbles) {
-        GgmlType type = w.type();
-        if (type != GgmlType.Q8_0 && type != GgmlType.Q4_0) return null;
-        nibbles &= type == GgmlType.Q4_0;
-        int qb = nibbles ? 16 : 32; // quant bytes per block
-        int blocks = w.cols() / 32;
-        int groups = (w.rows() + GROUP - 1) / GROUP;
-        Storage st = Storage.allocate((long) groups * blocks * GROUP, qb, false);
-        if (st == null) return null;
-        byte[] q = st.quants();
-        float[] d = st.scales();
-        MemorySegment s = w.segment();
-        long bb = type.typeSize();
-        for (int r = 0; r < w.rows(); r++) {
-            int g = r / GROUP, i = r % GROUP;
-            long o = w.rowOffset(r);
-            for (int b = 0; b < blocks; b++) {
-                long bo = o + bb * b;
-                int k = (g * blocks + b) * GROUP + i;
-                d[k] = Float.float16ToFloat(s.get(LE_SHORT, bo));
-                if (nibbles || type == GgmlType.Q8_0) {
-                    MemorySegment.copy(s, ValueLayout.JAVA_BYTE, bo + 2, q, k * qb, qb);
-                } else {
-                    for (int j = 0; j < 16; j++) {
-                        int v = s.get(ValueLayout.JAVA_BYTE, bo + 2 + j) & 0xFF;
-                        q[k * qb + j] = (byte) ((v & 0x0F) - 8);
-                        q[k * qb + 16 + j] = (byte) ((v >>> 4) - 8);
-                    }
-                }
-            }
-        }
-        if (nibbles) { // padding rows: nibble 8 is the value 0
-            for (int r = w.rows(); r < groups * GROUP; r++) {
-                for (int b = 0; b < blocks; b++) {
-                    int k = ((r / GROUP) * blocks + b) * GROUP + r % GROUP;
-                    Arrays.fill(q, k * qb, k * qb + qb, (byte) 0x88);
-                }
-            }
-        }
-        return new PackedRows(type, nibbles, w.rows(), w.cols(), blocks, q, d);
     }
 
     /**
@@ -206,7 +154,7 @@ public final class PackedRows {
     }
 
     /** A copy's arrays: quants, one scale per block and row, and (Q4_K) one min. */
-    private record Storage(byte[] quants, float[] scales, float[] mins) {
+    record Storage(byte[] quants, float[] scales, float[] mins) {
         /**
          * Null if the arrays would not fit in Java arrays or in half of the free heap: the copy lives on the heap,
          * so leave at least half of what is free to everything else, and never let a failed allocation take the
@@ -230,9 +178,8 @@ public final class PackedRows {
     public GgmlType type() { return type; }
 
     /**
-     * Whether the quants are Q4_0 nibbles as the file holds them (16 bytes per row and block, {@code [group]
-     * [block][row][16]}: byte {@code j} holds element {@code j} in its low nibble and {@code 16 + j} in its high
-     * one, value {@code nibble - 8}) instead of int8 (32 bytes per row and block).
+     * Whether the quants are nibbles (Q4_K: 16 bytes per row and 32-element block, {@code [group][block][row][16]}:
+     * byte {@code j} holds element {@code j} in its low nibble and {@code 16 + j} in its high one) instead of int8.
      */
     public boolean nibbles() { return nibbles; }
 

@@ -7,8 +7,9 @@ import java.util.Objects;
  * A rows x cols weight matrix stored row-major in any supported {@link GgmlType}, read in place from a
  * memory-mapped file (or any segment). Row {@code r} holds the weights of output feature {@code r}.
  *
- * <p>Q8_0 and Q4_0 matrices also carry a lazily built {@link PackedRows} copy (row-interleaved, scales
- * separated) that the batch-1 decode kernels read; equality and hashing ignore it.
+ * <p>Quantized matrices also carry a lazily built copy for the kernels: Q8_0 and Q4_0 a {@link LaneRows} (one row
+ * per vector lane, every batch size), Q4_K and Q6_K a {@link PackedRows} (row-interleaved, for batch-1 decode);
+ * equality and hashing ignore them.
  */
 public final class WeightMatrix {
     private final String name;
@@ -19,6 +20,8 @@ public final class WeightMatrix {
     private final int cols;
     private final TensorCodec codec;
     private volatile PackedRows packed;
+    private volatile LaneRows lanes;
+    private boolean lanesTried;
     private boolean packTried;
 
     public WeightMatrix(String name, MemorySegment segment, long offset, GgmlType type, int rows, int cols,
@@ -76,7 +79,7 @@ public final class WeightMatrix {
     }
 
     /**
-     * The packed copy of a Q8_0 / Q4_0 matrix, built on first call (once, thread-safe); null for other types
+     * The packed copy of a Q4_K / Q6_K matrix, built on first call (once, thread-safe); null for other types
      * or matrices too large to pack. The copy is made from the segment as it is at that moment: weights are
      * immutable once loaded.
      */
@@ -89,6 +92,22 @@ public final class WeightMatrix {
                 packed = PackedRows.pack(this);
             }
             return packed;
+        }
+    }
+
+    /**
+     * The row-per-lane copy of a Q8_0 / Q4_0 matrix ({@link LaneRows}), built on first call (once, thread-safe);
+     * null for other types or when it does not fit the heap.
+     */
+    public LaneRows lanes() {
+        LaneRows l = lanes;
+        if (l != null) return l;
+        synchronized (this) {
+            if (lanes == null && !lanesTried) {
+                lanesTried = true;
+                lanes = LaneRows.pack(this);
+            }
+            return lanes;
         }
     }
 

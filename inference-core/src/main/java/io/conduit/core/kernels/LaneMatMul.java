@@ -1,0 +1,378 @@
+package io.conduit.core.kernels;
+
+import io.conduit.core.tensor.LaneRows;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The projection over {@link LaneRows} copies (Q8_0, Q4_0): one vector lane per weight row. Every output is one
+ * recipe, whatever the batch: {@code acc = 0; for k = 0, 1, ..., K-1: acc = fma(w[r][k], x[t][k], acc)}, with
+ * {@code w} the codec's dequantized float. Lanes hold rows, so no lane ever needs summing with another.
+ *
+ * <ul>
+ *   <li>Batch 1-3: one super-group ({@code 4L} rows) per call streams its quants once per token into four chains,
+ *   each weight converted and scaled in registers ({@link #int8}, {@link #nibbles}).</li>
+ *   <li>Batched: a super-group's slice of K is decoded once into floats ({@link #decode}, k-major: the {@code 4L}
+ *   rows of element k side by side), then register tiles of 2 lane groups x 12 tokens run over it with each
+ *   activation broadcast from memory: 24 FMAs per 2 vector loads and 12 broadcasts, no reductions (a
+ *   microbenchmark ran this loop at ~0.94 of the FMA peak from L2, against ~0.65 for the dot-product tiles it
+ *   replaces, whose every output ended in a 16-lane reduction).</li>
+ * </ul>
+ * Both paths form the same products in the same order, so a sequence's logits are bit-identical alone or batched.
+ */
+final class LaneMatMul {
+    private static final VectorSpecies<Float> F = Dequant.F;
+    private static final int L = Dequant.L;
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
+    /** {@code nibble - 8} for nibbles 0..15 (as int bits, for a lane lookup); only with 16 lanes. */
+    private static final IntVector NIBBLE_VALUES = L == 16 ? FloatVector.fromArray(F,
+            new float[]{-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7}, 0).reinterpretAsInts() : null;
+    /**
+     * Floats of a tile's decoded K slice in the batched path (128 KiB, an eighth of a Zen 4/5 L2, beside the activation
+     * slices of a 128-token prefill): 512 elements of 64 rows.
+     */
+    static final int SCRATCH_FLOATS = 1 << 15;
+    /** Rows per batched tile: half a super-group. */
+    static final int TW = LaneRows.GROUPS / 2 * L;
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[SCRATCH_FLOATS]);
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> ONE = ThreadLocal.withInitial(() -> new float[LaneRows.GROUPS * L]);
+
+    private LaneMatMul() {
+    }
+
+    /** Whether this machine runs the lane kernels (they assume the copy's lane count is the vector length). */
+    static boolean runs(LaneRows p) {
+        return p.lanes() == L && L >= 8 && p.groups() == LaneRows.GROUPS && (!p.nibbles() || L == 16);
+    }
+
+    /** outs[i] = ws[i] x for {@code batch} rows of x; all copies share {@code cols}. */
+    static void matmul(LaneRows[] ps, float[] x, int batch, float[][] outs) {
+        int[] first = new int[ps.length + 1];
+        for (int i = 0; i < ps.length; i++) first[i + 1] = first[i] + ps[i].superGroups();
+        int tiles = first[ps.length];
+        if (batch < 4) {
+            // One contiguous run of super-groups per thread: one sequential stream each for the prefetchers.
+            int perThread = Math.max(1, tiles / Parallel.threads());
+            Parallel.forRange(tiles, perThread, (from, to) -> {
+                float[] one = ONE.get();
+                int m = 0;
+                for (int tile = from; tile < to; tile++) {
+                    while (tile >= first[m + 1]) m++;
+                    LaneRows p = ps[m];
+                    int sg = tile - first[m];
+                    for (int t = 0; t < batch; t++) {
+                        if (p.nibbles()) nibbles(p, sg, x, t * p.cols(), one);
+                        else int8(p, sg, x, t * p.cols(), one);
+                        store(one, 0, outs[m], t * p.rows(), sg * p.width(), p.width(), p.rows());
+                    }
+                }
+            });
+            return;
+        }
+        // Batched: tiles of half a super-group (TW = 4L rows), so the decoded slice stays at 128 KiB; with whole
+        // 128-row super-groups (256 KiB) prefill and batch 64 measured 10-25% slower. Halves past the last row are
+        // skipped.
+        int[] firstHalf = new int[ps.length + 1];
+        for (int i = 0; i < ps.length; i++) firstHalf[i + 1] = firstHalf[i] + (ps[i].rows() + TW - 1) / TW;
+        Parallel.forRange(firstHalf[ps.length], 1, (from, to) -> {
+            float[] s = SCRATCH.get();
+            float[] acc = ACC.get();
+            if (acc.length < batch * TW) {
+                acc = new float[batch * TW];
+                ACC.set(acc);
+            }
+            int m = 0;
+            for (int tile = from; tile < to; tile++) {
+                while (tile >= firstHalf[m + 1]) m++;
+                tile(ps[m], tile - firstHalf[m], x, batch, outs[m], s, acc);
+            }
+        });
+    }
+
+    /** Lanes [0, w) of {@code src} from {@code srcOff} to out rows r0.. of one token (rows past the matrix dropped). */
+    private static void store(float[] src, int srcOff, float[] out, int outOff, int r0, int w, int rows) {
+        System.arraycopy(src, srcOff, out, outOff + r0, Math.min(w, rows - r0));
+    }
+
+    /**
+     * Rows [half * TW, half * TW + TW) of a copy (lane groups 4 half .. 4 half + 3 of super-group half / 2) over the
+     * whole batch, K slice by K slice; accumulators carried in {@code acc} ([t][TW]).
+     */
+    private static void tile(LaneRows p, int half, float[] x, int batch, float[] out, float[] s, float[] acc) {
+        int cols = p.cols(), blocks = p.blocks();
+        java.util.Arrays.fill(acc, 0, batch * TW, 0f);
+        int sliceBlocks = Math.max(1, SCRATCH_FLOATS / TW / 32);
+        for (int b0 = 0; b0 < blocks; b0 += sliceBlocks) {
+            int b1 = Math.min(blocks, b0 + sliceBlocks);
+            decode(p, half, b0, b1, s);
+            int k0 = 32 * b0, k1 = 32 * b1;
+            for (int pair = 0; pair < TW; pair += 2 * L) {
+                int t = 0;
+                for (; t + 12 <= batch; t += 12) k2x12(s, TW, pair, x, cols, t, k0, k1, acc);
+                for (; t + 4 <= batch; t += 4) k2x4(s, TW, pair, x, cols, t, k0, k1, acc);
+                for (; t < batch; t++) k2x1(s, TW, pair, x, cols, t, k0, k1, acc);
+            }
+        }
+        for (int t = 0; t < batch; t++) store(acc, t * TW, out, t * p.rows(), half * TW, TW, p.rows());
+    }
+
+    /**
+     * Blocks [b0, b1) of the copy's rows [half * TW, half * TW + TW) as floats, k-major: element k of row half * TW
+     * + i at {@code s[(k - 32 b0) * TW + i]}.
+     */
+    static void decode(LaneRows p, int half, int b0, int b1, float[] s) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int blocks = p.blocks(), w = p.width(), sg = half / 2, g0 = (half % 2) * TW; // first lane of the half
+        for (int b = b0; b < b1; b++) {
+            int so = (sg * blocks + b) * w + g0;
+            int y = 32 * (b - b0) * TW;
+            if (p.nibbles()) {
+                int sgb = sg * blocks + b;
+                for (int pr = 0; pr < 2; pr++) { // this half's lane-group pairs: low nibbles group 2 pair, high 2 pair + 1
+                    int pair = g0 / (2 * L) + pr;
+                    FloatVector dl = FloatVector.fromArray(F, d, so + 2 * pr * L);
+                    FloatVector dh = FloatVector.fromArray(F, d, so + (2 * pr + 1) * L);
+                    for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += TW) {
+                        IntVector u = u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
+                        u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(dl).intoArray(s, z);
+                        u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(dh)
+                                .intoArray(s, z + L);
+                    }
+                }
+            } else {
+                int qo = (sg * blocks + b) * 32 * w + g0;
+                for (int g = 0; g < TW; g += L) { // one lane group at a time: 32 runs, w bytes apart
+                    FloatVector dg = FloatVector.fromArray(F, d, so + g);
+                    for (int k = 0, o = qo + g, z = y + g; k < 32; k++, o += w, z += TW) b2f(q, o).mul(dg).intoArray(s, z);
+                }
+            }
+        }
+    }
+
+    /** Super-group {@code sg} (int8 quants, 8 lane groups) times one activation row: eight chains, results to out[0..8L). */
+    static void int8(LaneRows p, int sg, float[] x, int xOff, float[] out) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int blocks = p.blocks(), w = p.width();
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        int qo = sg * blocks * 32 * w, so = sg * blocks * w;
+        for (int b = 0; b < blocks; b++, so += w) {
+            FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
+            FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
+            FloatVector d4 = FloatVector.fromArray(F, d, so + 4 * L), d5 = FloatVector.fromArray(F, d, so + 5 * L);
+            FloatVector d6 = FloatVector.fromArray(F, d, so + 6 * L), d7 = FloatVector.fromArray(F, d, so + 7 * L);
+            int xb = xOff + 32 * b;
+            for (int k = 0; k < 32; k++, qo += w) {
+                FloatVector xv = FloatVector.broadcast(F, x[xb + k]);
+                a0 = b2f(q, qo).mul(d0).fma(xv, a0);
+                a1 = b2f(q, qo + L).mul(d1).fma(xv, a1);
+                a2 = b2f(q, qo + 2 * L).mul(d2).fma(xv, a2);
+                a3 = b2f(q, qo + 3 * L).mul(d3).fma(xv, a3);
+                a4 = b2f(q, qo + 4 * L).mul(d4).fma(xv, a4);
+                a5 = b2f(q, qo + 5 * L).mul(d5).fma(xv, a5);
+                a6 = b2f(q, qo + 6 * L).mul(d6).fma(xv, a6);
+                a7 = b2f(q, qo + 7 * L).mul(d7).fma(xv, a7);
+            }
+        }
+        a0.intoArray(out, 0);
+        a1.intoArray(out, L);
+        a2.intoArray(out, 2 * L);
+        a3.intoArray(out, 3 * L);
+        a4.intoArray(out, 4 * L);
+        a5.intoArray(out, 5 * L);
+        a6.intoArray(out, 6 * L);
+        a7.intoArray(out, 7 * L);
+    }
+
+    /**
+     * Super-group {@code sg} (Q4_0 nibbles, 16 lanes, 8 lane groups) times one activation row. Each byte holds one
+     * element of two groups' rows ({@link LaneRows#nibbleOffset}): one widening serves two chains, the low nibble
+     * and the high one each looked up as {@code n - 8} (a lane permute, which reads only an index's low 4 bits),
+     * then times the row's scale.
+     */
+    static void nibbles(LaneRows p, int sg, float[] x, int xOff, float[] out) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int blocks = p.blocks(), w = p.width();
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        int so = sg * blocks * w;
+        for (int b = 0; b < blocks; b++, so += w) {
+            FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
+            FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
+            FloatVector d4 = FloatVector.fromArray(F, d, so + 4 * L), d5 = FloatVector.fromArray(F, d, so + 5 * L);
+            FloatVector d6 = FloatVector.fromArray(F, d, so + 6 * L), d7 = FloatVector.fromArray(F, d, so + 7 * L);
+            int qb = (sg * blocks + b) * 16 * w; // nibbleOffset(sg * blocks + b, 0, 0, L)
+            int xb = xOff + 32 * b;
+            for (int k = 0; k < 32; k++) {
+                int qo = qb + (k >> 1) * w + (k & 1) * 2 * L; // pairs 0-1 here, 2-3 half a step (4L bytes) on
+                FloatVector xv = FloatVector.broadcast(F, x[xb + k]);
+                IntVector u = u2i(q, qo);
+                a0 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d0).fma(xv, a0);
+                a1 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d1).fma(xv, a1);
+                u = u2i(q, qo + L);
+                a2 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d2).fma(xv, a2);
+                a3 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d3).fma(xv, a3);
+                u = u2i(q, qo + 4 * L);
+                a4 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d4).fma(xv, a4);
+                a5 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d5).fma(xv, a5);
+                u = u2i(q, qo + 5 * L);
+                a6 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d6).fma(xv, a6);
+                a7 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d7).fma(xv, a7);
+            }
+        }
+        a0.intoArray(out, 0);
+        a1.intoArray(out, L);
+        a2.intoArray(out, 2 * L);
+        a3.intoArray(out, 3 * L);
+        a4.intoArray(out, 4 * L);
+        a5.intoArray(out, 5 * L);
+        a6.intoArray(out, 6 * L);
+        a7.intoArray(out, 7 * L);
+    }
+
+    private static IntVector u2i(byte[] q, int o) {
+        return (IntVector) ByteVector.fromArray(B, q, o).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+    }
+
+    private static FloatVector b2f(byte[] q, int o) {
+        return (FloatVector) ByteVector.fromArray(B, q, o).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    // Register tiles over a decoded slice: lane groups {@code pair} and {@code pair + L} of the scratch (element k
+    // at (k - k0) * w), activation row t at t * xs; accumulators [t][w] loaded from and stored back to acc.
+
+    /** 2 lane groups x 12 tokens: 24 accumulators, 2 loads and 12 broadcasts per 24 FMAs. */
+    private static void k2x12(float[] s, int w, int pair, float[] x, int xs, int t, int k0, int k1, float[] acc) {
+        int x0 = t * xs;
+        int c = t * w + pair; // acc of token t, lane group pair; + w per token, + L for the second group
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        FloatVector a1 = FloatVector.fromArray(F, acc, c + w), b1 = FloatVector.fromArray(F, acc, c + w + L);
+        FloatVector a2 = FloatVector.fromArray(F, acc, c + 2 * w), b2 = FloatVector.fromArray(F, acc, c + 2 * w + L);
+        FloatVector a3 = FloatVector.fromArray(F, acc, c + 3 * w), b3 = FloatVector.fromArray(F, acc, c + 3 * w + L);
+        FloatVector a4 = FloatVector.fromArray(F, acc, c + 4 * w), b4 = FloatVector.fromArray(F, acc, c + 4 * w + L);
+        FloatVector a5 = FloatVector.fromArray(F, acc, c + 5 * w), b5 = FloatVector.fromArray(F, acc, c + 5 * w + L);
+        FloatVector a6 = FloatVector.fromArray(F, acc, c + 6 * w), b6 = FloatVector.fromArray(F, acc, c + 6 * w + L);
+        FloatVector a7 = FloatVector.fromArray(F, acc, c + 7 * w), b7 = FloatVector.fromArray(F, acc, c + 7 * w + L);
+        FloatVector a8 = FloatVector.fromArray(F, acc, c + 8 * w), b8 = FloatVector.fromArray(F, acc, c + 8 * w + L);
+        FloatVector a9 = FloatVector.fromArray(F, acc, c + 9 * w), b9 = FloatVector.fromArray(F, acc, c + 9 * w + L);
+        FloatVector a10 = FloatVector.fromArray(F, acc, c + 10 * w), b10 = FloatVector.fromArray(F, acc, c + 10 * w + L);
+        FloatVector a11 = FloatVector.fromArray(F, acc, c + 11 * w), b11 = FloatVector.fromArray(F, acc, c + 11 * w + L);
+        for (int k = k0, so = pair; k < k1; k++, so += w) {
+            FloatVector w0 = FloatVector.fromArray(F, s, so), w1 = FloatVector.fromArray(F, s, so + L);
+            FloatVector y = FloatVector.broadcast(F, x[x0 + k]);
+            a0 = w0.fma(y, a0);
+            b0 = w1.fma(y, b0);
+            y = FloatVector.broadcast(F, x[x0 + xs + k]);
+            a1 = w0.fma(y, a1);
+            b1 = w1.fma(y, b1);
+            y = FloatVector.broadcast(F, x[x0 + 2 * xs + k]);
+            a2 = w0.fma(y, a2);
+            b2 = w1.fma(y, b2);
+            y = FloatVector.broadcast(F, x[x0 + 3 * xs + k]);
+            a3 = w0.fma(y, a3);
+            b3 = w1.fma(y, b3);
+            y = FloatVector.broadcast(F, x[x0 + 4 * xs + k]);
+            a4 = w0.fma(y, a4);
+            b4 = w1.fma(y, b4);
+            y = FloatVector.broadcast(F, x[x0 + 5 * xs + k]);
+            a5 = w0.fma(y, a5);
+            b5 = w1.fma(y, b5);
+            y = FloatVector.broadcast(F, x[x0 + 6 * xs + k]);
+            a6 = w0.fma(y, a6);
+            b6 = w1.fma(y, b6);
+            y = FloatVector.broadcast(F, x[x0 + 7 * xs + k]);
+            a7 = w0.fma(y, a7);
+            b7 = w1.fma(y, b7);
+            y = FloatVector.broadcast(F, x[x0 + 8 * xs + k]);
+            a8 = w0.fma(y, a8);
+            b8 = w1.fma(y, b8);
+            y = FloatVector.broadcast(F, x[x0 + 9 * xs + k]);
+            a9 = w0.fma(y, a9);
+            b9 = w1.fma(y, b9);
+            y = FloatVector.broadcast(F, x[x0 + 10 * xs + k]);
+            a10 = w0.fma(y, a10);
+            b10 = w1.fma(y, b10);
+            y = FloatVector.broadcast(F, x[x0 + 11 * xs + k]);
+            a11 = w0.fma(y, a11);
+            b11 = w1.fma(y, b11);
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+        a1.intoArray(acc, c + w);
+        b1.intoArray(acc, c + w + L);
+        a2.intoArray(acc, c + 2 * w);
+        b2.intoArray(acc, c + 2 * w + L);
+        a3.intoArray(acc, c + 3 * w);
+        b3.intoArray(acc, c + 3 * w + L);
+        a4.intoArray(acc, c + 4 * w);
+        b4.intoArray(acc, c + 4 * w + L);
+        a5.intoArray(acc, c + 5 * w);
+        b5.intoArray(acc, c + 5 * w + L);
+        a6.intoArray(acc, c + 6 * w);
+        b6.intoArray(acc, c + 6 * w + L);
+        a7.intoArray(acc, c + 7 * w);
+        b7.intoArray(acc, c + 7 * w + L);
+        a8.intoArray(acc, c + 8 * w);
+        b8.intoArray(acc, c + 8 * w + L);
+        a9.intoArray(acc, c + 9 * w);
+        b9.intoArray(acc, c + 9 * w + L);
+        a10.intoArray(acc, c + 10 * w);
+        b10.intoArray(acc, c + 10 * w + L);
+        a11.intoArray(acc, c + 11 * w);
+        b11.intoArray(acc, c + 11 * w + L);
+    }
+
+    /** 2 lane groups x 4 tokens (what is left of a batch after the 12-token tiles). */
+    private static void k2x4(float[] s, int w, int pair, float[] x, int xs, int t, int k0, int k1, float[] acc) {
+        int x0 = t * xs;
+        int c = t * w + pair;
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        FloatVector a1 = FloatVector.fromArray(F, acc, c + w), b1 = FloatVector.fromArray(F, acc, c + w + L);
+        FloatVector a2 = FloatVector.fromArray(F, acc, c + 2 * w), b2 = FloatVector.fromArray(F, acc, c + 2 * w + L);
+        FloatVector a3 = FloatVector.fromArray(F, acc, c + 3 * w), b3 = FloatVector.fromArray(F, acc, c + 3 * w + L);
+        for (int k = k0, so = pair; k < k1; k++, so += w) {
+            FloatVector w0 = FloatVector.fromArray(F, s, so), w1 = FloatVector.fromArray(F, s, so + L);
+            FloatVector y = FloatVector.broadcast(F, x[x0 + k]);
+            a0 = w0.fma(y, a0);
+            b0 = w1.fma(y, b0);
+            y = FloatVector.broadcast(F, x[x0 + xs + k]);
+            a1 = w0.fma(y, a1);
+            b1 = w1.fma(y, b1);
+            y = FloatVector.broadcast(F, x[x0 + 2 * xs + k]);
+            a2 = w0.fma(y, a2);
+            b2 = w1.fma(y, b2);
+            y = FloatVector.broadcast(F, x[x0 + 3 * xs + k]);
+            a3 = w0.fma(y, a3);
+            b3 = w1.fma(y, b3);
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+        a1.intoArray(acc, c + w);
+        b1.intoArray(acc, c + w + L);
+        a2.intoArray(acc, c + 2 * w);
+        b2.intoArray(acc, c + 2 * w + L);
+        a3.intoArray(acc, c + 3 * w);
+        b3.intoArray(acc, c + 3 * w + L);
+    }
+
+    /** 2 lane groups x 1 token. */
+    private static void k2x1(float[] s, int w, int pair, float[] x, int xs, int t, int k0, int k1, float[] acc) {
+        int x0 = t * xs;
+        int c = t * w + pair;
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        for (int k = k0, so = pair; k < k1; k++, so += w) {
+            FloatVector y = FloatVector.broadcast(F, x[x0 + k]);
+            a0 = FloatVector.fromArray(F, s, so).fma(y, a0);
+            b0 = FloatVector.fromArray(F, s, so + L).fma(y, b0);
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+    }
+}

@@ -1,0 +1,155 @@
+package io.conduit.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Locale;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * A Q8_0 or Q4_0 matrix repacked so that one vector lane holds one row: {@code lanes} rows (the float vector
+ * length) side by side for every element {@code k}, so a kernel computes {@code lanes} dot products at once, each
+ * a plain FMA chain over {@code k = 0, 1, 2, ...} with no horizontal sum at the end. The batched kernels run the
+ * same chains with activations broadcast from memory (see {@code kernels.LaneMatMul}), which is what lets one
+ * recipe serve batch 1 and wide batches bit for bit.
+ *
+ * <p>Rows come in super-groups of {@link #groups()} lane groups ({@code W = groups * lanes} rows; the last one is
+ * padded with zero-scale rows). Within a super-group, element {@code k} of all its rows is one run of {@code W}
+ * bytes, block after block, so the batch-1 kernel reads one sequential stream feeding one chain per lane group:
+ * <ul>
+ *   <li>int8 ({@link #nibbles()} false): {@code quants[((sg * blocks + b) * 32 + k) *
+ *   W + g * L + lane]} = quant {@code k} of block {@code b} of row {@code sg * W + g * L + lane}. Q8_0 as is; Q4_0
+ *   as {@code nibble - 8}.</li>
+ *   <li>Q4_0 nibbles: {@code quants[nibbleOffset(sg * blocks + b, k, g / 2, L) + lane]} holds element {@code k}
+ *   of lane groups {@code g} (low nibble, g even) and {@code g + 1} (high nibble), value {@code nibble - 8}.</li>
+ * </ul>
+ * Scales as floats: {@code scales[(sg * blocks + b) * W + g * L + lane]}. Values are the codec's: {@code d * q}.
+ */
+public final class LaneRows {
+    /**
+     * Lane groups per super-group: independent chains of the batch-1 kernel. 8, so that each step of an int8 copy's
+     * stream is two 64-byte lines: with 4 groups (one line per step) the kernel streamed 11-12 GB/s per core from
+     * DRAM against 27 with 8, the same as the 4-row layout it replaced; from L2 both ran ~50 GB/s.
+     */
+    public static final int GROUPS = 8;
+    private static final ValueLayout.OfShort LE_SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Whether Q4_0 copies keep their nibbles ({@link PackedRows#Q4_NIBBLES}: the same override). */
+    public static final boolean Q4_NIBBLES = PackedRows.Q4_NIBBLES;
+
+    private final GgmlType type;
+    private final boolean nibbles;
+    private final int rows;
+    private final int cols;
+    private final int lanes;
+    private final int groups;
+    private final byte[] quants;
+    private final float[] scales;
+
+    private LaneRows(GgmlType type, boolean nibbles, int rows, int cols, int lanes, int groups, byte[] quants,
+                     float[] scales) {
+        this.type = type;
+        this.nibbles = nibbles;
+        this.rows = rows;
+        this.cols = cols;
+        this.lanes = lanes;
+        this.groups = groups;
+        this.quants = quants;
+        this.scales = scales;
+    }
+
+    /** The copy for this machine's vector length; null for other types or when it does not fit the heap. */
+    static LaneRows pack(WeightMatrix w) {
+        return pack(w, FloatVector.SPECIES_PREFERRED.length(), Q4_NIBBLES);
+    }
+
+    /** As above with {@code lanes} rows per lane group; {@code nibbles} only matters for Q4_0. */
+    public static LaneRows pack(WeightMatrix w, int lanes, boolean nibbles) {
+        GgmlType type = w.type();
+        if (type != GgmlType.Q8_0 && type != GgmlType.Q4_0) return null;
+        nibbles &= type == GgmlType.Q4_0;
+        int blocks = w.cols() / 32;
+        int groups = GROUPS;
+        int width = groups * lanes; // rows per super-group
+        int superGroups = (w.rows() + width - 1) / width;
+        int perBlock = nibbles ? 16 : 32; // runs of `width` bytes per block
+        PackedRows.Storage st = PackedRows.Storage.allocate((long) superGroups * blocks * width, perBlock, false);
+        if (st == null) return null;
+        byte[] q = st.quants();
+        float[] d = st.scales();
+        MemorySegment s = w.segment();
+        long bb = type.typeSize();
+        for (int r = 0; r < w.rows(); r++) {
+            int sg = r / width, lane = r % width; // lane across the super-group: g * lanes + lane in the group
+            int g = lane / lanes;
+            long o = w.rowOffset(r);
+            for (int b = 0; b < blocks; b++) {
+                long bo = o + bb * b;
+                int sgb = sg * blocks + b;
+                d[sgb * width + lane] = Float.float16ToFloat(s.get(LE_SHORT, bo));
+                for (int k = 0; k < 32; k++) {
+                    int v = s.get(ValueLayout.JAVA_BYTE, bo + 2 + (type == GgmlType.Q8_0 ? k : k % 16));
+                    if (type == GgmlType.Q8_0) {
+                        q[(sgb * 32 + k) * width + lane] = (byte) v;
+                        continue;
+                    }
+                    int n = k < 16 ? v & 0x0F : (v >>> 4) & 0x0F; // Q4_0: element k < 16 low nibble of byte k
+                    if (nibbles) {
+                        int at = nibbleOffset(sgb, k, g / 2, lanes) + lane % lanes;
+                        q[at] = (byte) (g % 2 == 0 ? (q[at] & 0xF0) | n : (q[at] & 0x0F) | n << 4);
+                    } else {
+                        q[(sgb * 32 + k) * width + lane] = (byte) (n - 8);
+                    }
+                }
+            }
+        }
+        return new LaneRows(type, nibbles, w.rows(), w.cols(), lanes, groups, q, d); // padding rows: scale 0
+    }
+
+    /**
+     * Where element {@code k} of lane-group pair {@code pair} (groups 2 pair and 2 pair + 1) starts in a nibble copy
+     * ({@code sgb = sg * blocks + b}): one byte per lane, group 2 pair's nibble low, 2 pair + 1's high, so one load
+     * and one widening give two groups' weights. Elements go in pairs (k, k + 1), each pair two lines of {@code 4
+     * lanes} bytes: pairs 0-1 in the first line, 2-3 in the second, k before k + 1 within each, so the 4 loads of one
+     * k touch both lines, as the int8 layout's steps do.
+     */
+    public static int nibbleOffset(int sgb, int k, int pair, int lanes) {
+        return (sgb * 16 + k / 2) * 8 * lanes + (pair / 2) * 4 * lanes + (k % 2) * 2 * lanes + (pair % 2) * lanes;
+    }
+
+    public GgmlType type() { return type; }
+
+    /** Whether the quants are Q4_0 nibbles (16 runs per block) rather than int8 (32 runs per block). */
+    public boolean nibbles() { return nibbles; }
+
+    public int rows() { return rows; }
+
+    public int cols() { return cols; }
+
+    /** Rows per lane group: the float vector length the copy was made for. */
+    public int lanes() { return lanes; }
+
+    /** Lane groups per super-group. */
+    public int groups() { return groups; }
+
+    /** Rows per super-group ({@link #groups()} lane groups). */
+    public int width() { return groups * lanes; }
+
+    /** Blocks of 32 per row. */
+    public int blocks() { return cols / 32; }
+
+    public int superGroups() { return (rows + width() - 1) / width(); }
+
+    /** The quant runs (shared, do not modify). */
+    public byte[] quants() { return quants; }
+
+    /** The block scales as floats (shared, do not modify). */
+    public float[] scales() { return scales; }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "LaneRows[%s %dx%d, %d lanes%s]", type, rows, cols, lanes,
+                nibbles ? ", nibbles" : "");
+    }
+}

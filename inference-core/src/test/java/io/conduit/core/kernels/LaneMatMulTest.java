@@ -1,0 +1,89 @@
+package io.conduit.core.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.conduit.core.tensor.GgmlType;
+import io.conduit.core.tensor.LaneRows;
+import io.conduit.core.tensor.WeightMatrix;
+
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The row-per-lane kernels (Q8_0, Q4_0) against their recipe written out in scalar Java: for every (row, token),
+ * {@code acc = 0; for k in order: acc = Math.fma(w[k], x[k], acc)} with {@code w} the codec's floats. Equal bits,
+ * at batch 1 and batched, for the int8 and the nibble copies, on row counts that leave a partial super-group.
+ */
+class LaneMatMulTest {
+    static Stream<Arguments> cases() {
+        // rows: fewer than one super-group, one and a bit, several; cols: one block, and enough for several K slices
+        return Stream.of(GgmlType.Q8_0, GgmlType.Q4_0).flatMap(t -> Stream.of(true, false).flatMap(nib ->
+                Stream.of(new int[]{5, 32}, new int[]{70, 96}, new int[]{131, 32 * 37}).map(rc -> Arguments.of(t, nib, rc[0], rc[1]))));
+    }
+
+    @ParameterizedTest(name = "{0} nibbles={1} {2}x{3}")
+    @MethodSource("cases")
+    void kernelsFollowTheScalarRecipeBitForBit(GgmlType type, boolean nibbles, int rows, int cols) {
+        WeightMatrix w = MatMulTest.random(type, rows, cols, 7L * rows + cols);
+        LaneRows p = LaneRows.pack(w, Dequant.L, nibbles);
+        Assumptions.assumeTrue(LaneMatMul.runs(p), "no lane kernel for this copy on this machine");
+        assertThat(p.nibbles()).isEqualTo(nibbles && type == GgmlType.Q4_0);
+        float[][] deq = new float[rows][cols];
+        for (int r = 0; r < rows; r++) w.dequantizeRow(r, deq[r], 0);
+        Random rnd = new Random(rows);
+        for (int batch : new int[]{1, 3, 4, 13, 29}) {
+            float[] x = MatMulTest.gaussian(rnd, batch * cols);
+            float[] out = new float[batch * rows];
+            LaneMatMul.matmul(new LaneRows[]{p}, x, batch, new float[][]{out});
+            for (int t = 0; t < batch; t++) {
+                for (int r = 0; r < rows; r++) {
+                    float acc = 0;
+                    for (int k = 0; k < cols; k++) acc = Math.fma(deq[r][k], x[t * cols + k], acc);
+                    assertThat(Float.floatToRawIntBits(out[t * rows + r]))
+                            .as("%s row %d token %d of batch %d", type, r, t, batch).isEqualTo(Float.floatToRawIntBits(acc));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} nibbles={1} {2}x{3}")
+    @MethodSource("cases")
+    void decodedSliceIsTheCodecsFloatsKMajor(GgmlType type, boolean nibbles, int rows, int cols) {
+        WeightMatrix w = MatMulTest.random(type, rows, cols, 11L * rows + cols);
+        LaneRows p = LaneRows.pack(w, Dequant.L, nibbles);
+        Assumptions.assumeTrue(LaneMatMul.runs(p));
+        int tw = LaneMatMul.TW, blocks = p.blocks();
+        float[] row = new float[cols];
+        float[] s = new float[tw * 32 * blocks];
+        for (int half = 0; half < 2 * p.superGroups(); half++) {
+            int b0 = blocks / 2; // a slice that starts inside the row
+            LaneMatMul.decode(p, half, b0, blocks, s);
+            for (int i = 0; i < tw; i++) {
+                int r = half * tw + i;
+                if (r < rows) w.dequantizeRow(r, row, 0);
+                for (int k = 32 * b0; k < cols; k++) {
+                    float got = s[(k - 32 * b0) * tw + i];
+                    if (r < rows) {
+                        assertThat(Float.floatToRawIntBits(got)).as("row %d element %d", r, k)
+                                .isEqualTo(Float.floatToRawIntBits(row[k]));
+                    } else {
+                        assertThat(got).as("padding row %d element %d", r, k).isZero();
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void otherTypesHaveNoLaneCopy() {
+        for (GgmlType t : new GgmlType[]{GgmlType.F32, GgmlType.Q4_K, GgmlType.Q6_K}) {
+            WeightMatrix w = MatMulTest.random(t, 3, t.quantized() ? t.blockSize() : 64, 1);
+            assertThat(LaneRows.pack(w, Dequant.L, true)).as("%s", t).isNull();
+        }
+    }
+}
