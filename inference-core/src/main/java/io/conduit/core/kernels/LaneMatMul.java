@@ -147,10 +147,13 @@ final class LaneMatMul {
                     }
                 }
             } else {
-                int qo = (sg * blocks + b) * 32 * w + g0;
-                for (int g = 0; g < TW; g += L) { // one lane group at a time: 32 runs, w bytes apart
-                    FloatVector dg = FloatVector.fromArray(F, d, so + g);
-                    for (int k = 0, o = qo + g, z = y + g; k < 32; k++, o += w, z += TW) b2f(q, o).mul(dg).intoArray(s, z);
+                FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
+                FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
+                for (int k = 0, o = (sg * blocks + b) * 32 * w + g0, z = y; k < 32; k++, o += w, z += TW) {
+                    b2f(q, o).mul(d0).intoArray(s, z);
+                    b2f(q, o + L).mul(d1).intoArray(s, z + L);
+                    b2f(q, o + 2 * L).mul(d2).intoArray(s, z + 2 * L);
+                    b2f(q, o + 3 * L).mul(d3).intoArray(s, z + 3 * L);
                 }
             }
         }
