@@ -358,11 +358,13 @@ final class Dequant {
     }
 
     /** L unsigned bytes as L int lanes (0..255). */
-    private static IntVector u2i(byte[] q, int o) {
+    /** L bytes at q[o..] zero-extended to ints. */
+    static IntVector u2i(byte[] q, int o) {
         return (IntVector) ByteVector.fromArray(B, q, o).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
-    private static FloatVector b2f(byte[] q, int o) {
+    /** L signed bytes at q[o..] as floats. */
+    static FloatVector b2f(byte[] q, int o) {
         return (FloatVector) ByteVector.fromArray(B, q, o).convertShape(VectorOperators.B2F, F, 0);
     }
 

@@ -1,11 +1,9 @@
 package io.conduit.core.kernels;
 
 import io.conduit.core.tensor.LaneRows;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -14,10 +12,10 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code w} the codec's dequantized float. Lanes hold rows, so no lane ever needs summing with another.
  *
  * <ul>
- *   <li>Batch 1-3: one super-group ({@code 4L} rows) per call streams its quants once per token into four chains,
- *   each weight converted and scaled in registers ({@link #int8}, {@link #nibbles}).</li>
- *   <li>Batched: a super-group's slice of K is decoded once into floats ({@link #decode}, k-major: the {@code 4L}
- *   rows of element k side by side), then register tiles of 2 lane groups x 12 tokens run over it with each
+ *   <li>Batch 1-3: one super-group ({@code 8L} rows, 128 on AVX-512) per call streams its quants once per token
+ *   into eight chains, each weight converted and scaled in registers ({@link #int8}, {@link #nibbles}).</li>
+ *   <li>Batched: a K slice of half a super-group ({@link #TW} rows) is decoded once into floats ({@link #decode},
+ *   k-major: the rows of element k side by side), then register tiles of 2 lane groups x 12 tokens run over it with each
  *   activation broadcast from memory: 24 FMAs per 2 vector loads and 12 broadcasts, no reductions (a
  *   microbenchmark ran this loop at ~0.94 of the FMA peak from L2, against ~0.65 for the dot-product tiles it
  *   replaces, whose every output ended in a 16-lane reduction).</li>
@@ -27,8 +25,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class LaneMatMul {
     private static final VectorSpecies<Float> F = Dequant.F;
     private static final int L = Dequant.L;
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
     /** {@code nibble - 8} for nibbles 0..15 (as int bits, for a lane lookup); only with 16 lanes. */
     private static final IntVector NIBBLE_VALUES = L == 16 ? FloatVector.fromArray(F,
             new float[]{-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7}, 0).reinterpretAsInts() : null;
@@ -140,7 +136,7 @@ final class LaneMatMul {
                     FloatVector dl = FloatVector.fromArray(F, d, so + 2 * pr * L);
                     FloatVector dh = FloatVector.fromArray(F, d, so + (2 * pr + 1) * L);
                     for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += TW) {
-                        IntVector u = u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
+                        IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
                         u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(dl).intoArray(s, z);
                         u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(dh)
                                 .intoArray(s, z + L);
@@ -150,10 +146,10 @@ final class LaneMatMul {
                 FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
                 FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
                 for (int k = 0, o = (sg * blocks + b) * 32 * w + g0, z = y; k < 32; k++, o += w, z += TW) {
-                    b2f(q, o).mul(d0).intoArray(s, z);
-                    b2f(q, o + L).mul(d1).intoArray(s, z + L);
-                    b2f(q, o + 2 * L).mul(d2).intoArray(s, z + 2 * L);
-                    b2f(q, o + 3 * L).mul(d3).intoArray(s, z + 3 * L);
+                    Dequant.b2f(q, o).mul(d0).intoArray(s, z);
+                    Dequant.b2f(q, o + L).mul(d1).intoArray(s, z + L);
+                    Dequant.b2f(q, o + 2 * L).mul(d2).intoArray(s, z + 2 * L);
+                    Dequant.b2f(q, o + 3 * L).mul(d3).intoArray(s, z + 3 * L);
                 }
             }
         }
@@ -174,14 +170,14 @@ final class LaneMatMul {
             int xb = xOff + 32 * b;
             for (int k = 0; k < 32; k++, qo += w) {
                 FloatVector xv = FloatVector.broadcast(F, x[xb + k]);
-                a0 = b2f(q, qo).mul(d0).fma(xv, a0);
-                a1 = b2f(q, qo + L).mul(d1).fma(xv, a1);
-                a2 = b2f(q, qo + 2 * L).mul(d2).fma(xv, a2);
-                a3 = b2f(q, qo + 3 * L).mul(d3).fma(xv, a3);
-                a4 = b2f(q, qo + 4 * L).mul(d4).fma(xv, a4);
-                a5 = b2f(q, qo + 5 * L).mul(d5).fma(xv, a5);
-                a6 = b2f(q, qo + 6 * L).mul(d6).fma(xv, a6);
-                a7 = b2f(q, qo + 7 * L).mul(d7).fma(xv, a7);
+                a0 = Dequant.b2f(q, qo).mul(d0).fma(xv, a0);
+                a1 = Dequant.b2f(q, qo + L).mul(d1).fma(xv, a1);
+                a2 = Dequant.b2f(q, qo + 2 * L).mul(d2).fma(xv, a2);
+                a3 = Dequant.b2f(q, qo + 3 * L).mul(d3).fma(xv, a3);
+                a4 = Dequant.b2f(q, qo + 4 * L).mul(d4).fma(xv, a4);
+                a5 = Dequant.b2f(q, qo + 5 * L).mul(d5).fma(xv, a5);
+                a6 = Dequant.b2f(q, qo + 6 * L).mul(d6).fma(xv, a6);
+                a7 = Dequant.b2f(q, qo + 7 * L).mul(d7).fma(xv, a7);
             }
         }
         a0.intoArray(out, 0);
@@ -216,16 +212,16 @@ final class LaneMatMul {
             for (int k = 0; k < 32; k++) {
                 int qo = qb + (k >> 1) * w + (k & 1) * 2 * L; // pairs 0-1 here, 2-3 half a step (4L bytes) on
                 FloatVector xv = FloatVector.broadcast(F, x[xb + k]);
-                IntVector u = u2i(q, qo);
+                IntVector u = Dequant.u2i(q, qo);
                 a0 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d0).fma(xv, a0);
                 a1 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d1).fma(xv, a1);
-                u = u2i(q, qo + L);
+                u = Dequant.u2i(q, qo + L);
                 a2 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d2).fma(xv, a2);
                 a3 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d3).fma(xv, a3);
-                u = u2i(q, qo + 4 * L);
+                u = Dequant.u2i(q, qo + 4 * L);
                 a4 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d4).fma(xv, a4);
                 a5 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d5).fma(xv, a5);
-                u = u2i(q, qo + 5 * L);
+                u = Dequant.u2i(q, qo + 5 * L);
                 a6 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d6).fma(xv, a6);
                 a7 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d7).fma(xv, a7);
             }
@@ -238,14 +234,6 @@ final class LaneMatMul {
         a5.intoArray(out, 5 * L);
         a6.intoArray(out, 6 * L);
         a7.intoArray(out, 7 * L);
-    }
-
-    private static IntVector u2i(byte[] q, int o) {
-        return (IntVector) ByteVector.fromArray(B, q, o).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-    }
-
-    private static FloatVector b2f(byte[] q, int o) {
-        return (FloatVector) ByteVector.fromArray(B, q, o).convertShape(VectorOperators.B2F, F, 0);
     }
 
     // Register tiles over a decoded slice: lane groups {@code pair} and {@code pair + L} of the scratch (element k
