@@ -335,28 +335,6 @@ final class Dequant {
         a3.intoArray(acc, 3 * L);
     }
 
-    /**
-     * Four rows of a Q6_K packed copy (int8 {@code q - 32} in blocks of 16 with a float scale each) times one
-     * activation row: {@code (q - 32) * scale} are the codec's floats, taken in element order into one chain per
-     * row, so each row is bit for bit {@link #q6_kx1}'s. 16 lanes only (one vector per block).
-     */
-    static void q6_kx4(byte[] q, float[] d, int group, int blocks, float[] x, int xOff, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int qo = group * blocks * 64;
-        int so = group * blocks * 4;
-        for (int b = 0; b < blocks; b++, qo += 64, so += 4) {
-            FloatVector xv = FloatVector.fromArray(F, x, xOff + 16 * b);
-            a0 = b2f(q, qo).mul(d[so]).fma(xv, a0);
-            a1 = b2f(q, qo + 16).mul(d[so + 1]).fma(xv, a1);
-            a2 = b2f(q, qo + 32).mul(d[so + 2]).fma(xv, a2);
-            a3 = b2f(q, qo + 48).mul(d[so + 3]).fma(xv, a3);
-        }
-        a0.intoArray(acc, 0);
-        a1.intoArray(acc, L);
-        a2.intoArray(acc, 2 * L);
-        a3.intoArray(acc, 3 * L);
-    }
-
     /** L unsigned bytes as L int lanes (0..255). */
     /** L bytes at q[o..] zero-extended to ints. */
     static IntVector u2i(byte[] q, int o) {

@@ -143,13 +143,17 @@ final class LaneMatMul {
                     }
                 }
             } else {
-                FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
-                FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
-                for (int k = 0, o = (sg * blocks + b) * 32 * w + g0, z = y; k < 32; k++, o += w, z += TW) {
-                    Dequant.b2f(q, o).mul(d0).intoArray(s, z);
-                    Dequant.b2f(q, o + L).mul(d1).intoArray(s, z + L);
-                    Dequant.b2f(q, o + 2 * L).mul(d2).intoArray(s, z + 2 * L);
-                    Dequant.b2f(q, o + 3 * L).mul(d3).intoArray(s, z + 3 * L);
+                int run = p.run(), o = (sg * blocks + b) * 32 * w + g0, z = y;
+                for (int r0 = 0; r0 < 32; r0 += run) { // scale runs of this block (one, or two for Q6_K)
+                    int sr = (sg * p.cols() + 32 * b + r0) / run * w + g0;
+                    FloatVector d0 = FloatVector.fromArray(F, d, sr), d1 = FloatVector.fromArray(F, d, sr + L);
+                    FloatVector d2 = FloatVector.fromArray(F, d, sr + 2 * L), d3 = FloatVector.fromArray(F, d, sr + 3 * L);
+                    for (int k = 0; k < run; k++, o += w, z += TW) {
+                        Dequant.b2f(q, o).mul(d0).intoArray(s, z);
+                        Dequant.b2f(q, o + L).mul(d1).intoArray(s, z + L);
+                        Dequant.b2f(q, o + 2 * L).mul(d2).intoArray(s, z + 2 * L);
+                        Dequant.b2f(q, o + 3 * L).mul(d3).intoArray(s, z + 3 * L);
+                    }
                 }
             }
         }
@@ -159,16 +163,16 @@ final class LaneMatMul {
     static void int8(LaneRows p, int sg, float[] x, int xOff, float[] out) {
         byte[] q = p.quants();
         float[] d = p.scales();
-        int blocks = p.blocks(), w = p.width();
+        int run = p.run(), runs = p.cols() / run, w = p.width();
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        int qo = sg * blocks * 32 * w, so = sg * blocks * w;
-        for (int b = 0; b < blocks; b++, so += w) {
+        int qo = sg * p.cols() * w, so = sg * runs * w;
+        for (int b = 0; b < runs; b++, so += w) {
             FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
             FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
             FloatVector d4 = FloatVector.fromArray(F, d, so + 4 * L), d5 = FloatVector.fromArray(F, d, so + 5 * L);
             FloatVector d6 = FloatVector.fromArray(F, d, so + 6 * L), d7 = FloatVector.fromArray(F, d, so + 7 * L);
-            int xb = xOff + 32 * b;
-            for (int k = 0; k < 32; k++, qo += w) {
+            int xb = xOff + run * b;
+            for (int k = 0; k < run; k++, qo += w) {
                 FloatVector xv = FloatVector.broadcast(F, x[xb + k]);
                 a0 = Dequant.b2f(q, qo).mul(d0).fma(xv, a0);
                 a1 = Dequant.b2f(q, qo + L).mul(d1).fma(xv, a1);

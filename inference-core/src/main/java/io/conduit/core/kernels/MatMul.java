@@ -11,16 +11,15 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * out[t][r] = W[r] . x[t] for a batch of activation rows: the projection every layer is made of.
  *
- * <p><b>Q8_0 and Q4_0</b> (the bulk of served models) go to {@link LaneMatMul}, over a copy made once per matrix
- * with one weight row per vector lane ({@link LaneRows}): at batch 1-3 one stream per 128 rows feeds eight FMA
- * chains; batched, a decoded K slice of 128 rows meets broadcast activations in 2-group x 12-token register tiles,
- * with no reductions at all.
+ * <p><b>Q8_0, Q4_0 and Q6_K</b> go to {@link LaneMatMul}, over a copy made once per matrix with one weight row per
+ * vector lane ({@link LaneRows}): at batch 1-3 one stream per 128 rows feeds eight FMA chains; batched, a decoded K
+ * slice of 64 rows meets broadcast activations in 2-group x 12-token register tiles, with no reductions at all.
  *
- * <p><b>Other types</b> (and Q8_0/Q4_0 matrices without a lane copy: too big for the heap): each thread takes tiles
+ * <p><b>Other types</b> (Q4_K, floats, and lane-copy types whose copy did not fit the heap): each thread takes tiles
  * of {@value #TILE} weight rows ({@value #WIDE_TILE} from batch {@value #WIDE_BATCH}), decodes the tile once into
  * floats and runs register-blocked dot-product kernels (4 rows x 4 tokens; 8 x 3 from batch 32) over every
- * activation row. Below a batch of 4, Q4_K and Q6_K rows are read from a 4-row interleaved copy ({@link PackedRows},
- * {@link Dequant#q4_kx4}, {@link Dequant#q6_kx4}), other types from the file layout.
+ * activation row. Below a batch of 4, Q4_K rows are read from a 4-row interleaved copy ({@link PackedRows}, {@link
+ * Dequant#q4_kx4}), other types from the file layout.
  *
  * <p><b>Batch invariance.</b> Every (row, token) product is computed by one fixed recipe per matrix, whichever kernel
  * and whatever batch it lands in, so a sequence's logits are bit-identical whether it runs alone or batched with
@@ -143,7 +142,7 @@ public final class MatMul {
         LaneRows[] ls = new LaneRows[ws.length];
         for (int i = 0; i < ws.length; i++) {
             GgmlType t = ws[i].type();
-            if (t != GgmlType.Q8_0 && t != GgmlType.Q4_0) return null;
+            if (t != GgmlType.Q8_0 && t != GgmlType.Q4_0 && t != GgmlType.Q6_K) return null;
             ls[i] = ws[i].lanes();
             if (ls[i] == null || !LaneMatMul.runs(ls[i])) return null;
         }
@@ -216,14 +215,10 @@ public final class MatMul {
     }
 
     private static final GroupKernel Q4_K_NIBBLES = (p, g, x, o, acc) -> Dequant.q4_kx4(p.quants(), p.scales(), p.mins(), g, p.blocks(), x, o, acc);
-    private static final GroupKernel Q6_K_INT8 = (p, g, x, o, acc) -> Dequant.q6_kx4(p.quants(), p.scales(), g, p.blocks(), x, o, acc);
 
     /** The kernel for a packed copy's layout (each its own method, so each is compiled on its own). */
     private static GroupKernel groupKernel(PackedRows p) {
-        return switch (p.type()) {
-            case Q4_K -> Q4_K_NIBBLES;
-            default -> Q6_K_INT8;
-        };
+        return Q4_K_NIBBLES; // the only type with a 4-row copy
     }
 
     /** Tiles [from, to) of the group; tile = one packed group of {@value #TILE} rows. */

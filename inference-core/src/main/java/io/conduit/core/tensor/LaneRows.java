@@ -44,10 +44,11 @@ public final class LaneRows {
     private final int cols;
     private final int lanes;
     private final int groups;
+    private final int run;
     private final byte[] quants;
     private final float[] scales;
 
-    private LaneRows(GgmlType type, boolean nibbles, int rows, int cols, int lanes, int groups, byte[] quants,
+    private LaneRows(GgmlType type, boolean nibbles, int rows, int cols, int lanes, int groups, int run, byte[] quants,
                      float[] scales) {
         this.type = type;
         this.nibbles = nibbles;
@@ -55,6 +56,7 @@ public final class LaneRows {
         this.cols = cols;
         this.lanes = lanes;
         this.groups = groups;
+        this.run = run;
         this.quants = quants;
         this.scales = scales;
     }
@@ -64,9 +66,10 @@ public final class LaneRows {
         return pack(w, FloatVector.SPECIES_PREFERRED.length(), Q4_NIBBLES);
     }
 
-    /** As above with {@code lanes} rows per lane group; {@code nibbles} only matters for Q4_0. */
+    /** As above with {@code lanes} rows per lane group; {@code nibbles}: Q4_0 kept at 4 bits (else widened to int8). */
     public static LaneRows pack(WeightMatrix w, int lanes, boolean nibbles) {
         GgmlType type = w.type();
+        if (type == GgmlType.Q6_K) return packQ6_K(w, lanes);
         if (type != GgmlType.Q8_0 && type != GgmlType.Q4_0) return null;
         nibbles &= type == GgmlType.Q4_0;
         int blocks = w.cols() / 32;
@@ -104,7 +107,35 @@ public final class LaneRows {
                 }
             }
         }
-        return new LaneRows(type, nibbles, w.rows(), w.cols(), lanes, groups, q, d); // padding rows: scale 0
+        return new LaneRows(type, nibbles, w.rows(), w.cols(), lanes, groups, 32, q, d); // padding rows: scale 0
+    }
+
+    /**
+     * Q6_K as int8 {@code q - 32} in the int8 layout, with one float scale {@code d * sc} per row and 16 elements
+     * ({@link #run()} 16): the codec's {@code (d * sc) * (q - 32)}.
+     */
+    static LaneRows packQ6_K(WeightMatrix w, int lanes) {
+        int cols = w.cols(), width = GROUPS * lanes, superGroups = (w.rows() + width - 1) / width, runs = cols / 16;
+        PackedRows.Storage st = PackedRows.Storage.allocate((long) superGroups * runs * width, 16, false);
+        if (st == null) return null;
+        byte[] q = st.quants();
+        float[] d = st.scales();
+        MemorySegment s = w.segment();
+        for (int r = 0; r < w.rows(); r++) {
+            int sg = r / width, lane = r % width;
+            long o = w.rowOffset(r);
+            for (int sb = 0; sb < cols / 256; sb++) {
+                long so = o + 210L * sb;
+                float dAll = Float.float16ToFloat(s.get(LE_SHORT, so + 208));
+                for (int e = 0; e < 256; e++) { // element e of the super-block: the codec's 6-bit value, less 32
+                    int h = e / 128, k = 256 * sb + e;
+                    int v = Q6_KCodec.q6(s, so + 64L * h, so + 128 + 32L * h, e % 128);
+                    q[((sg * cols) + k) * width + lane] = (byte) (v - 32);
+                    if (e % 16 == 0) d[(sg * runs + k / 16) * width + lane] = dAll * s.get(ValueLayout.JAVA_BYTE, so + 192 + e / 16);
+                }
+            }
+        }
+        return new LaneRows(GgmlType.Q6_K, false, w.rows(), cols, lanes, GROUPS, 16, q, d);
     }
 
     /**
@@ -138,6 +169,11 @@ public final class LaneRows {
 
     /** Blocks of 32 per row. */
     public int blocks() { return cols / 32; }
+
+    /** Elements per scale (and min): 32, or 16 for Q6_K. */
+    public int run() { return run; }
+
+
 
     public int superGroups() { return (rows + width() - 1) / width(); }
 

@@ -8,13 +8,13 @@ import java.util.Locale;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * A Q4_K or Q6_K matrix repacked for the batch-1 decode kernels: rows in groups of {@link #GROUP}, and within a group
- * the quants of block {@code b} of the group's rows stored one after the other ({@code [group][block][row]
- * [quants]}), so one sequential stream feeds {@link #GROUP} independent FMA chains; scales (and Q4_K's mins) are
- * floats, {@code [group][block][row]}. Q4_K ({@link #packQ4_K}) becomes Q4_0-style nibbles with a scale and a min per
- * 32 values, Q6_K ({@link #packQ6_K}) int8 with a scale per 16, where the 16-lane kernels run. Rows past the last
- * one are zero. Same values, same order within a row: a kernel over this layout computes exactly the floats and FMA
- * order of one over the file layout. (Q8_0 and Q4_0 have row-per-lane copies instead: {@link LaneRows}.)
+ * A Q4_K matrix repacked for the batch-1 decode kernel: rows in groups of {@link #GROUP}, and within a group the
+ * quants of block {@code b} of the group's rows stored one after the other ({@code [group][block][row][quants]}), so
+ * one sequential stream feeds {@link #GROUP} independent FMA chains. Each 32-element sub-block becomes Q4_0-style
+ * nibbles with its scale and min as floats ({@code [group][block][row]}), where the 16-lane kernel runs ({@link
+ * #packQ4_K}). Rows past the last one are zero. Same values, same order within a row: the kernel computes exactly the
+ * floats and FMA order of one over the file layout. (Q8_0, Q4_0 and Q6_K have row-per-lane copies instead: {@link
+ * LaneRows}.)
  */
 public final class PackedRows {
     /** Rows per group. */
@@ -57,13 +57,11 @@ public final class PackedRows {
     }
 
     /**
-     * Null when the type is not Q4_K/Q6_K (Q8_0 and Q4_0 have {@link LaneRows} copies), the 16-lane kernel does not
+     * Null when the type is not Q4_K (Q8_0, Q4_0 and Q6_K have {@link LaneRows} copies), the 16-lane kernel does not
      * run, the packed arrays would not fit in a Java array, or the heap has less than twice their size free.
      */
     static PackedRows pack(WeightMatrix w) {
-        if (w.type() == GgmlType.Q4_K) return Q4_NIBBLES ? packQ4_K(w) : null;
-        if (w.type() == GgmlType.Q6_K) return FloatVector.SPECIES_PREFERRED.length() == 16 ? packQ6_K(w) : null;
-        return null;
+        return w.type() == GgmlType.Q4_K && Q4_NIBBLES ? packQ4_K(w) : null;
     }
 
     /**
@@ -107,38 +105,6 @@ public final class PackedRows {
     }
 
     /**
-     * A Q6_K matrix as int8 {@code q - 32} in blocks of 16 (Q6_K's scale granularity; {@link #blocks()} then
-     * counts blocks of 16), {@code [group][block][row][16]}, with each block's {@code d * sc} as a float: one stream
-     * per 4 rows for the 16-lane kernel, no 6-bit reassembly at decode. 1.06 bytes per weight against the file's
-     * 0.82, traded for a kernel that no longer bounds the stream. Values are the codec's {@code (d*sc) * (q-32)}.
-     */
-    static PackedRows packQ6_K(WeightMatrix w) {
-        int blocks = w.cols() / 16;
-        int groups = (w.rows() + GROUP - 1) / GROUP;
-        Storage st = Storage.allocate((long) groups * blocks * GROUP, 16, false);
-        if (st == null) return null;
-        byte[] q = st.quants();
-        float[] d = st.scales();
-        MemorySegment s = w.segment();
-        for (int r = 0; r < w.rows(); r++) {
-            int g = r / GROUP, i = r % GROUP;
-            long o = w.rowOffset(r);
-            for (int sb = 0; sb < w.cols() / 256; sb++) {
-                long so = o + 210L * sb;
-                float dAll = Float.float16ToFloat(s.get(LE_SHORT, so + 208));
-                for (int e = 0; e < 256; e++) { // element e of the super-block: the codec's 6-bit value, less 32
-                    int h = e / 128;
-                    int v = Q6_KCodec.q6(s, so + 64L * h, so + 128 + 32L * h, e % 128);
-                    int b = 16 * sb + e / 16, kk = (g * blocks + b) * GROUP + i;
-                    q[kk * 16 + e % 16] = (byte) (v - 32);
-                    if (e % 16 == 0) d[kk] = dAll * s.get(ValueLayout.JAVA_BYTE, so + 192 + e / 16);
-                }
-            }
-        }
-        return new PackedRows(GgmlType.Q6_K, false, w.rows(), w.cols(), blocks, q, d);
-    }
-
-    /**
      * The Q4_0 layout for an override ({@code property} first, then {@code env}: {@code int8} or {@code nibble},
      * any case; anything else is ignored) and whether this CPU runs the nibble kernel ({@code nibbleKernel}: 16
      * float lanes). {@code nibble} without the kernel falls back to int8.
@@ -153,7 +119,7 @@ public final class PackedRows {
         return nibbleKernel;
     }
 
-    /** A copy's arrays: quants, one scale per block and row, and (Q4_K) one min. */
+    /** A copy's arrays: quants, one scale per block and row, and (with mins) one min. */
     record Storage(byte[] quants, float[] scales, float[] mins) {
         /**
          * Null if the arrays would not fit in Java arrays or in half of the free heap: the copy lives on the heap,

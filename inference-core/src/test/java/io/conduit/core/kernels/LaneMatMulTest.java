@@ -15,15 +15,18 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The row-per-lane kernels (Q8_0, Q4_0) against their recipe written out in scalar Java: for every (row, token),
+ * The row-per-lane kernels (Q8_0, Q4_0, Q6_K) against their recipe written out in scalar Java: for every (row, token),
  * {@code acc = 0; for k in order: acc = Math.fma(w[k], x[k], acc)} with {@code w} the codec's floats. Equal bits,
  * at batch 1 and batched, for the int8 and the nibble copies, on row counts that leave a partial super-group.
  */
 class LaneMatMulTest {
     static Stream<Arguments> cases() {
         // rows: fewer than one super-group, one and a bit, several; cols: one block, and enough for several K slices
-        return Stream.of(GgmlType.Q8_0, GgmlType.Q4_0).flatMap(t -> Stream.of(true, false).flatMap(nib ->
+        Stream<Arguments> q8q4 = Stream.of(GgmlType.Q8_0, GgmlType.Q4_0).flatMap(t -> Stream.of(true, false).flatMap(nib ->
                 Stream.of(new int[]{5, 32}, new int[]{70, 96}, new int[]{131, 32 * 37}).map(rc -> Arguments.of(t, nib, rc[0], rc[1]))));
+        Stream<Arguments> q6k = Stream.of(new int[]{5, 256}, new int[]{131, 1280})
+                .map(rc -> Arguments.of(GgmlType.Q6_K, false, rc[0], rc[1]));
+        return Stream.concat(q8q4, q6k);
     }
 
     @ParameterizedTest(name = "{0} nibbles={1} {2}x{3}")
@@ -81,7 +84,7 @@ class LaneMatMulTest {
 
     @Test
     void otherTypesHaveNoLaneCopy() {
-        for (GgmlType t : new GgmlType[]{GgmlType.F32, GgmlType.Q4_K, GgmlType.Q6_K}) {
+        for (GgmlType t : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_K}) {
             WeightMatrix w = MatMulTest.random(t, 3, t.quantized() ? t.blockSize() : 64, 1);
             assertThat(LaneRows.pack(w, Dequant.L, true)).as("%s", t).isNull();
         }
