@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The projection over {@link LaneRows} copies (Q8_0, Q4_0): one vector lane per weight row. Every output is one
+ * The projection over {@link LaneRows} copies (Q8_0, Q4_0, Q6_K): one vector lane per weight row. Every output is one
  * recipe, whatever the batch: {@code acc = 0; for k = 0, 1, ..., K-1: acc = fma(w[r][k], x[t][k], acc)}, with
  * {@code w} the codec's dequantized float. Lanes hold rows, so no lane ever needs summing with another.
  *

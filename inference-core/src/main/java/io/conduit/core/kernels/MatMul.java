@@ -136,7 +136,7 @@ public final class MatMul {
         });
     }
 
-    /** The row-per-lane copies of the group's matrices (Q8_0, Q4_0), or null if any has none. */
+    /** The row-per-lane copies of the group's matrices (Q8_0, Q4_0, Q6_K), or null if any has none. */
     private static LaneRows[] laneRows(WeightMatrix[] ws) {
         if (!packedDecode) return null;
         LaneRows[] ls = new LaneRows[ws.length];

@@ -7,7 +7,7 @@ import java.util.Locale;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * A Q8_0 or Q4_0 matrix repacked so that one vector lane holds one row: {@code lanes} rows (the float vector
+ * A Q8_0, Q4_0 or Q6_K matrix repacked so that one vector lane holds one row: {@code lanes} rows (the float vector
  * length) side by side for every element {@code k}, so a kernel computes {@code lanes} dot products at once, each
  * a plain FMA chain over {@code k = 0, 1, 2, ...} with no horizontal sum at the end. The batched kernels run the
  * same chains with activations broadcast from memory (see {@code kernels.LaneMatMul}), which is what lets one
@@ -17,13 +17,13 @@ import jdk.incubator.vector.FloatVector;
  * padded with zero-scale rows). Within a super-group, element {@code k} of all its rows is one run of {@code W}
  * bytes, block after block, so the batch-1 kernel reads one sequential stream feeding one chain per lane group:
  * <ul>
- *   <li>int8 ({@link #nibbles()} false): {@code quants[((sg * blocks + b) * 32 + k) *
- *   W + g * L + lane]} = quant {@code k} of block {@code b} of row {@code sg * W + g * L + lane}. Q8_0 as is; Q4_0
- *   as {@code nibble - 8}.</li>
+ *   <li>int8 ({@link #nibbles()} false): {@code quants[(sg * cols + k) * W + g * L + lane]} = quant of element
+ *   {@code k} of row {@code sg * W + g * L + lane}. Q8_0 as is; Q4_0 as {@code nibble - 8}; Q6_K as {@code q - 32}.</li>
  *   <li>Q4_0 nibbles: {@code quants[nibbleOffset(sg * blocks + b, k, g / 2, L) + lane]} holds element {@code k}
  *   of lane groups {@code g} (low nibble, g even) and {@code g + 1} (high nibble), value {@code nibble - 8}.</li>
  * </ul>
- * Scales as floats: {@code scales[(sg * blocks + b) * W + g * L + lane]}. Values are the codec's: {@code d * q}.
+ * Scales as floats, one per row and {@link #run()} elements (32; 16 for Q6_K, whose scale is {@code d * sc}):
+ * {@code scales[(sg * cols / run + k / run) * W + g * L + lane]}. Values are the codec's: {@code scale * q}.
  */
 public final class LaneRows {
     /**
