@@ -5,9 +5,15 @@ import io.conduit.core.model.Architecture;
 import io.conduit.core.model.ModelConfig;
 import io.conduit.core.model.RopeConfig;
 import io.conduit.core.model.RopeLayout;
+import io.conduit.core.tensor.GgmlType;
+import io.conduit.core.tensor.LaneRows;
+import io.conduit.core.tensor.TensorCodec;
+import io.conduit.core.tensor.WeightMatrix;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,13 +24,13 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The non-matmul kernels (Exp, SwiGLU, softmax, the KV cache's block reads) give the same bits interpreted, in C1
- * only, and in C2: a child JVM runs the same fixed inputs under each mode and prints a hash of every output bit.
+ * The non-matmul kernels (Exp, SwiGLU, softmax, the KV cache's block reads) and the lane matmul kernels (Q8_0,
+ * Q4_0 nibbles, Q6_K at batch 1 and 5) give the same bits interpreted, in C1 only, and in C2: a child JVM runs the same fixed inputs under each mode and prints a hash of every output bit.
  * (With the Vector API the interpreter and C1 run the Java fallback of each operation, C2 the intrinsics.)
  */
 class KernelJitStateTest {
-    /** A hash of every output bit of the kernels on fixed inputs. */
-    static long probe() {
+    /** A hash of every output bit of the kernels on fixed inputs ({@code matmul}: the lane matmuls too). */
+    static long probe(boolean matmul) {
         long h = 17;
         float[] x = ExpTest.inputs(5, 2048 + 3);
         for (float v : x) h = mix(h, Exp.exp(v));
@@ -72,7 +78,31 @@ class KernelJitStateTest {
             }
         }
         for (float o : out) h = mix(h, o);
+
+        // The lane matmul kernels (batch 1 and batched) for each lane-copy type.
+        for (GgmlType type : matmul ? new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q6_K} : new GgmlType[0]) {
+            LaneRows lanes = LaneRows.pack(matrix(type, 131, 256, rnd), Dequant.L, true);
+            if (lanes == null || !LaneMatMul.runs(lanes)) continue;
+            for (int batch : new int[]{1, 5}) {
+                float[] xs = new float[batch * 256], o = new float[batch * 131];
+                for (int i = 0; i < xs.length; i++) xs[i] = (float) rnd.nextGaussian();
+                LaneMatMul.matmul(new LaneRows[]{lanes}, xs, batch, new float[][]{o});
+                for (float r : o) h = mix(h, r);
+            }
+        }
         return h;
+    }
+
+    /** A rows x cols matrix of random values quantized to {@code type} (in memory that is never freed). */
+    private static WeightMatrix matrix(GgmlType type, int rows, int cols, Random rnd) {
+        long rowBytes = type.byteSize(cols);
+        MemorySegment seg = Arena.ofAuto().allocate(rows * rowBytes);
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) row[c] = (float) rnd.nextGaussian();
+            TensorCodec.of(type).quantize(row, 0, cols, seg, r * rowBytes);
+        }
+        return WeightMatrix.of("w", seg, 0, type, rows, cols);
     }
 
     private static long mix(long h, float v) {
@@ -83,13 +113,14 @@ class KernelJitStateTest {
     public static void main(String[] args) {
         int warm = Integer.parseInt(args[0]);
         long h = 0;
-        for (int i = 0; i <= warm; i++) h = probe();
+        // The matmuls (far heavier) every 4th warm-up run: their loops reach C2 long before the rest does.
+        for (int i = 0; i <= warm; i++) h = probe(i == warm || i % 4 == 0);
         System.out.println("probe " + Long.toHexString(h));
     }
 
     @Test
     void interpreterC1AndC2GiveTheSameBits() throws Exception {
-        String expected = "probe " + Long.toHexString(probe());
+        String expected = "probe " + Long.toHexString(probe(true));
         List<String> modes = List.of("-Xint", "-XX:TieredStopAtLevel=1", "-XX:-TieredCompilation");
         for (String mode : modes) {
             // -Xbatch: compile in the foreground, so the warm-up runs really end in compiled code.
