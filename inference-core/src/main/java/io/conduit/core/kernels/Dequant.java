@@ -296,45 +296,6 @@ final class Dequant {
         a.intoArray(acc, 0);
     }
 
-    /** Nibbles 0..15 as floats: the table {@link #q4_kx4} scales and shifts once per row and block. */
-    private static final FloatVector NIBBLES_0_15 = L == 16
-            ? FloatVector.fromArray(F, new float[]{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0) : null;
-
-    /**
-     * Four rows of a Q4_K matrix repacked as nibbles ({@link io.conduit.core.tensor.PackedRows#mins()}) times one
-     * activation row: one sequential stream feeding four FMA chains. The 16 values of a row and block are {@code n *
-     * scale - min}, the codec's floats, built once as a 16-entry table; each element's weight is then a lane permute
-     * of it, and each row's chain takes its elements in order, so it is bit for bit {@link #q4_kx1}'s (and the
-     * scratch kernels'). Written out for the four rows in one method body: a per-row helper pushed C2 past its
-     * inlining budget (NodeCountInliningCutoff) and ran 4x slower.
-     */
-    static void q4_kx4(byte[] q, float[] d, float[] mn, int group, int blocks, float[] x, int xOff, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int qo = group * blocks * 64;
-        int so = group * blocks * 4;
-        for (int b = 0; b < blocks; b++, qo += 64, so += 4) {
-            IntVector t0 = NIBBLES_0_15.mul(d[so]).sub(mn[so]).reinterpretAsInts();
-            IntVector t1 = NIBBLES_0_15.mul(d[so + 1]).sub(mn[so + 1]).reinterpretAsInts();
-            IntVector t2 = NIBBLES_0_15.mul(d[so + 2]).sub(mn[so + 2]).reinterpretAsInts();
-            IntVector t3 = NIBBLES_0_15.mul(d[so + 3]).sub(mn[so + 3]).reinterpretAsInts();
-            int xb = xOff + 32 * b;
-            FloatVector xl = FloatVector.fromArray(F, x, xb), xh = FloatVector.fromArray(F, x, xb + 16);
-            IntVector q0 = u2i(q, qo), q1 = u2i(q, qo + 16), q2 = u2i(q, qo + 32), q3 = u2i(q, qo + 48);
-            a0 = q0.and(0x0F).selectFrom(t0).reinterpretAsFloats().fma(xl, a0);
-            a1 = q1.and(0x0F).selectFrom(t1).reinterpretAsFloats().fma(xl, a1);
-            a2 = q2.and(0x0F).selectFrom(t2).reinterpretAsFloats().fma(xl, a2);
-            a3 = q3.and(0x0F).selectFrom(t3).reinterpretAsFloats().fma(xl, a3);
-            a0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(t0).reinterpretAsFloats().fma(xh, a0);
-            a1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(t1).reinterpretAsFloats().fma(xh, a1);
-            a2 = q2.lanewise(VectorOperators.LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(xh, a2);
-            a3 = q3.lanewise(VectorOperators.LSHR, 4).selectFrom(t3).reinterpretAsFloats().fma(xh, a3);
-        }
-        a0.intoArray(acc, 0);
-        a1.intoArray(acc, L);
-        a2.intoArray(acc, 2 * L);
-        a3.intoArray(acc, 3 * L);
-    }
-
     /** L unsigned bytes as L int lanes (0..255). */
     /** L bytes at q[o..] zero-extended to ints. */
     static IntVector u2i(byte[] q, int o) {

@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The projection over {@link LaneRows} copies (Q8_0, Q4_0, Q6_K): one vector lane per weight row. Every output is one
+ * The projection over {@link LaneRows} copies (Q8_0, Q4_0, Q4_K, Q6_K): one vector lane per weight row. Every output is one
  * recipe, whatever the batch: {@code acc = 0; for k = 0, 1, ..., K-1: acc = fma(w[r][k], x[t][k], acc)}, with
  * {@code w} the codec's dequantized float. Lanes hold rows, so no lane ever needs summing with another.
  *
@@ -28,6 +28,10 @@ final class LaneMatMul {
     /** {@code nibble - 8} for nibbles 0..15 (as int bits, for a lane lookup); only with 16 lanes. */
     private static final IntVector NIBBLE_VALUES = L == 16 ? FloatVector.fromArray(F,
             new float[]{-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7}, 0).reinterpretAsInts() : null;
+    /** Nibbles 0..15 as floats (as int bits, for a lane lookup): Q4_K's values before scale and min. */
+    private static final IntVector NIBBLES_0_15 = L == 16 ? FloatVector.fromArray(F,
+            new float[]{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0).reinterpretAsInts() : null;
+    private static final ThreadLocal<float[]> CHAINS = ThreadLocal.withInitial(() -> new float[LaneRows.GROUPS * L]);
     /**
      * Floats of a tile's decoded K slice in the batched path (128 KiB, an eighth of a Zen 4/5 L2, beside the activation
      * slices of a 128-token prefill): 512 elements of 64 rows.
@@ -63,7 +67,8 @@ final class LaneMatMul {
                     LaneRows p = ps[m];
                     int sg = tile - first[m];
                     for (int t = 0; t < batch; t++) {
-                        if (p.nibbles()) nibbles(p, sg, x, t * p.cols(), one);
+                        if (p.mins() != null) nibblesK(p, sg, x, t * p.cols(), one);
+                        else if (p.nibbles()) nibbles(p, sg, x, t * p.cols(), one);
                         else int8(p, sg, x, t * p.cols(), one);
                         store(one, 0, outs[m], t * p.rows(), sg * p.width(), p.width(), p.rows());
                     }
@@ -124,7 +129,7 @@ final class LaneMatMul {
      */
     static void decode(LaneRows p, int half, int b0, int b1, float[] s) {
         byte[] q = p.quants();
-        float[] d = p.scales();
+        float[] d = p.scales(), mn = p.mins();
         int blocks = p.blocks(), w = p.width(), sg = half / 2, g0 = (half % 2) * TW; // first lane of the half
         for (int b = b0; b < b1; b++) {
             int so = (sg * blocks + b) * w + g0;
@@ -135,6 +140,17 @@ final class LaneMatMul {
                     int pair = g0 / (2 * L) + pr;
                     FloatVector dl = FloatVector.fromArray(F, d, so + 2 * pr * L);
                     FloatVector dh = FloatVector.fromArray(F, d, so + (2 * pr + 1) * L);
+                    if (mn != null) { // Q4_K: n * scale - min
+                        FloatVector ml = FloatVector.fromArray(F, mn, so + 2 * pr * L);
+                        FloatVector mh = FloatVector.fromArray(F, mn, so + (2 * pr + 1) * L);
+                        for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += TW) {
+                            IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
+                            u.selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dl).sub(ml).intoArray(s, z);
+                            u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dh)
+                                    .sub(mh).intoArray(s, z + L);
+                        }
+                        continue;
+                    }
                     for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += TW) {
                         IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
                         u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(dl).intoArray(s, z);
@@ -238,6 +254,54 @@ final class LaneMatMul {
         a5.intoArray(out, 5 * L);
         a6.intoArray(out, 6 * L);
         a7.intoArray(out, 7 * L);
+    }
+
+    /**
+     * {@link #nibbles} for Q4_K: nibble values {@code n} times the row's sub-block scale, less its min (the codec's).
+     * Eight chains with the extra subtract in one loop overran C2's inlining node budget (NodeCountInliningCutoff,
+     * 4x slower), and two passes over the whole super-group (one per line of each step) halved the stream from
+     * DRAM. So each block is read in two 4-chain passes, lane groups 0-3 then 4-7, the chains parked in a small
+     * array between them: both passes stay within the block's 2 KiB.
+     */
+    static void nibblesK(LaneRows p, int sg, float[] x, int xOff, float[] out) {
+        float[] chains = CHAINS.get();
+        java.util.Arrays.fill(chains, 0f);
+        int blocks = p.blocks();
+        for (int b = 0; b < blocks; b++) {
+            nibblesKBlock(p, sg, b, 0, x, xOff, chains);
+            nibblesKBlock(p, sg, b, 1, x, xOff, chains);
+        }
+        System.arraycopy(chains, 0, out, 0, LaneRows.GROUPS * L);
+    }
+
+    /** Block b of super-group sg (Q4_K), lane groups 4 half .. 4 half + 3: chains from and back to chains[4 half L ..]. */
+    private static void nibblesKBlock(LaneRows p, int sg, int b, int half, float[] x, int xOff, float[] chains) {
+        byte[] q = p.quants();
+        float[] d = p.scales(), mn = p.mins();
+        int w = p.width(), g0 = half * 4 * L;
+        int so = (sg * p.blocks() + b) * w + g0;
+        FloatVector a0 = FloatVector.fromArray(F, chains, g0), a1 = FloatVector.fromArray(F, chains, g0 + L);
+        FloatVector a2 = FloatVector.fromArray(F, chains, g0 + 2 * L), a3 = FloatVector.fromArray(F, chains, g0 + 3 * L);
+        FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
+        FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
+        FloatVector m0 = FloatVector.fromArray(F, mn, so), m1 = FloatVector.fromArray(F, mn, so + L);
+        FloatVector m2 = FloatVector.fromArray(F, mn, so + 2 * L), m3 = FloatVector.fromArray(F, mn, so + 3 * L);
+        int qb = (sg * p.blocks() + b) * 16 * w + half * 4 * L; // this half's line of each step
+        int xb = xOff + 32 * b;
+        for (int k = 0; k < 32; k++) {
+            int qo = qb + (k >> 1) * w + (k & 1) * 2 * L;
+            FloatVector xv = FloatVector.broadcast(F, x[xb + k]);
+            IntVector u = Dequant.u2i(q, qo);
+            a0 = u.selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(d0).sub(m0).fma(xv, a0);
+            a1 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(d1).sub(m1).fma(xv, a1);
+            u = Dequant.u2i(q, qo + L);
+            a2 = u.selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(d2).sub(m2).fma(xv, a2);
+            a3 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(d3).sub(m3).fma(xv, a3);
+        }
+        a0.intoArray(chains, g0);
+        a1.intoArray(chains, g0 + L);
+        a2.intoArray(chains, g0 + 2 * L);
+        a3.intoArray(chains, g0 + 3 * L);
     }
 
     // Register tiles over a decoded slice: lane groups {@code pair} and {@code pair + L} of the scratch (element k

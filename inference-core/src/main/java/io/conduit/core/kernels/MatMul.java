@@ -2,7 +2,6 @@ package io.conduit.core.kernels;
 
 import io.conduit.core.tensor.GgmlType;
 import io.conduit.core.tensor.LaneRows;
-import io.conduit.core.tensor.PackedRows;
 import io.conduit.core.tensor.WeightMatrix;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
@@ -11,15 +10,14 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * out[t][r] = W[r] . x[t] for a batch of activation rows: the projection every layer is made of.
  *
- * <p><b>Q8_0, Q4_0 and Q6_K</b> go to {@link LaneMatMul}, over a copy made once per matrix with one weight row per
- * vector lane ({@link LaneRows}): at batch 1-3 one stream per 128 rows feeds eight FMA chains; batched, a decoded K
- * slice of 64 rows meets broadcast activations in 2-group x 12-token register tiles, with no reductions at all.
+ * <p><b>Q8_0, Q4_0, Q4_K and Q6_K</b> go to {@link LaneMatMul}, over a copy made once per matrix with one weight row
+ * per vector lane ({@link LaneRows}): at batch 1-3 one stream per 128 rows feeds eight FMA chains; batched, a decoded
+ * K slice of 64 rows meets broadcast activations in 2-group x 12-token register tiles, with no reductions at all.
  *
- * <p><b>Other types</b> (Q4_K, floats, and lane-copy types whose copy did not fit the heap): each thread takes tiles
- * of {@value #TILE} weight rows ({@value #WIDE_TILE} from batch {@value #WIDE_BATCH}), decodes the tile once into
- * floats and runs register-blocked dot-product kernels (4 rows x 4 tokens; 8 x 3 from batch 32) over every
- * activation row. Below a batch of 4, Q4_K rows are read from a 4-row interleaved copy ({@link PackedRows}, {@link
- * Dequant#q4_kx4}), other types from the file layout.
+ * <p><b>Float types</b>, and quantized matrices whose copy did not fit the heap: each thread takes tiles of {@value
+ * #TILE} weight rows ({@value #WIDE_TILE} from batch {@value #WIDE_BATCH}), decodes the tile once into floats and runs
+ * register-blocked dot-product kernels (4 rows x 4 tokens; 8 x 3 from batch 32) over every activation row; below a
+ * batch of 4, rows are read from the file layout.
  *
  * <p><b>Batch invariance.</b> Every (row, token) product is computed by one fixed recipe per matrix, whichever kernel
  * and whatever batch it lands in, so a sequence's logits are bit-identical whether it runs alone or batched with
@@ -85,26 +83,16 @@ public final class MatMul {
         }
         int tiles = firstTile[ws.length];
         if (batch < 4 && ws.length > 1 && !sameType(ws)) {
-            // Decode kernels take one type per pass; mixed groups (Q4_K_M files give Q/K Q4_K and V Q6_K) run one
-            // pass per matrix rather than falling back to the scratch tiles. Same results either way.
+            // The file-layout decode kernels take one type per pass; a mixed group runs one pass per matrix rather
+            // than falling back to the scratch tiles. Same results either way.
             for (int i = 0; i < ws.length; i++) matmul(new WeightMatrix[]{ws[i]}, x, batch, new float[][]{outs[i]});
             return;
         }
         if (batch < 4 && (Dequant.fused(ws[0].type()) || Dequant.fusedK(ws[0].type()))) { // one type (above)
-            // Decode: read each quantized row once, straight into its FMA chains, from the packed copy: one
-            // sequential stream per group of 4 rows feeding 4 chains. One contiguous chunk per thread: measured ~7%
-            // faster at batch 1 than four smaller ones (a decode step is ~120 of these memory-bound calls), while
-            // batched tiles keep finer chunks.
-            PackedRows[] ps = packed(ws);
-            if (ps != null) {
-                GroupKernel kernel = groupKernel(ps[0]);
-                int perThread = Math.max(2, tiles / Parallel.threads()); // floor: tiles / grain >= threads
-                Parallel.forRange(tiles, perThread, (from, to) -> decodeGroups(ps, kernel, firstTile, from, to, x, batch, outs));
-                return;
-            }
-            // No packed copy (too big for the heap, or no 16-lane kernel for the type): the file layout, one
-            // method per type so the JIT compiles (and profiles) each on its own: sharing one method between Q8_0
-            // and Q4_0 models in a JVM measured up to 2.5x slower after the second type showed up.
+            // Decode without a lane copy (too big for the heap, or no 16-lane kernel for the type): each row read once
+            // from the file layout straight into its FMA chain, one method per type so the JIT compiles (and profiles)
+            // each on its own: sharing one method between Q8_0 and Q4_0 models in a JVM measured up to 2.5x slower
+            // after the second type showed up.
             switch (ws[0].type()) {
                 case Q8_0 -> Parallel.forRange(tiles * TILE, 8, (from, to) -> decodeQ8_0(ws, firstTile, from, to, x, batch, outs));
                 case Q4_0 -> Parallel.forRange(tiles * TILE, 8, (from, to) -> decodeQ4_0(ws, firstTile, from, to, x, batch, outs));
@@ -136,13 +124,13 @@ public final class MatMul {
         });
     }
 
-    /** The row-per-lane copies of the group's matrices (Q8_0, Q4_0, Q6_K), or null if any has none. */
+    /** The row-per-lane copies of the group's matrices (Q8_0, Q4_0, Q4_K, Q6_K), or null if any has none. */
     private static LaneRows[] laneRows(WeightMatrix[] ws) {
         if (!packedDecode) return null;
         LaneRows[] ls = new LaneRows[ws.length];
         for (int i = 0; i < ws.length; i++) {
             GgmlType t = ws[i].type();
-            if (t != GgmlType.Q8_0 && t != GgmlType.Q4_0 && t != GgmlType.Q6_K) return null;
+            if (t != GgmlType.Q8_0 && t != GgmlType.Q4_0 && t != GgmlType.Q6_K && t != GgmlType.Q4_K) return null;
             ls[i] = ws[i].lanes();
             if (ls[i] == null || !LaneMatMul.runs(ls[i])) return null;
         }
@@ -192,48 +180,6 @@ public final class MatMul {
             for (int t = 0; t < batch; t++) {
                 Dequant.q6_kx1(w.segment(), w.rowOffset(r), w.cols(), x, t * w.cols(), acc);
                 outs[m][t * w.rows() + r] = sum(FloatVector.fromArray(F, acc, 0));
-            }
-        }
-    }
-
-    /** The packed copies of the group's matrices, or null if any has none (then the file layout is read). */
-    private static PackedRows[] packed(WeightMatrix[] ws) {
-        if (PackedRows.GROUP != TILE) return null;
-        if (!packedDecode) return null;
-        PackedRows[] ps = new PackedRows[ws.length];
-        for (int i = 0; i < ws.length; i++) {
-            ps[i] = ws[i].packed();
-            if (ps[i] == null || ps[i].nibbles() != ps[0].nibbles()) return null;
-        }
-        return ps;
-    }
-
-    /** One packed group of 4 rows times one activation row; the 4 chains are left in {@code acc} (see Dequant). */
-    @FunctionalInterface
-    private interface GroupKernel {
-        void run(PackedRows p, int group, float[] x, int xOff, float[] acc);
-    }
-
-    private static final GroupKernel Q4_K_NIBBLES = (p, g, x, o, acc) -> Dequant.q4_kx4(p.quants(), p.scales(), p.mins(), g, p.blocks(), x, o, acc);
-
-    /** The kernel for a packed copy's layout (each its own method, so each is compiled on its own). */
-    private static GroupKernel groupKernel(PackedRows p) {
-        return Q4_K_NIBBLES; // the only type with a 4-row copy
-    }
-
-    /** Tiles [from, to) of the group; tile = one packed group of {@value #TILE} rows. */
-    private static void decodeGroups(PackedRows[] ps, GroupKernel kernel, int[] firstTile, int from, int to, float[] x,
-                                     int batch, float[][] outs) {
-        float[] acc = ACC.get();
-        int m = 0;
-        for (int tile = from; tile < to; tile++) {
-            while (tile >= firstTile[m + 1]) m++;
-            PackedRows p = ps[m];
-            int g = tile - firstTile[m];
-            int rows = p.rows(), cols = p.cols(), r0 = g * TILE, n = Math.min(TILE, rows - r0);
-            for (int t = 0; t < batch; t++) {
-                kernel.run(p, g, x, t * cols, acc);
-                for (int i = 0; i < n; i++) outs[m][t * rows + r0 + i] = sum(FloatVector.fromArray(F, acc, i * L));
             }
         }
     }

@@ -7,7 +7,7 @@ import java.util.Locale;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * A Q8_0, Q4_0 or Q6_K matrix repacked so that one vector lane holds one row: {@code lanes} rows (the float vector
+ * A Q8_0, Q4_0, Q4_K or Q6_K matrix repacked so that one vector lane holds one row: {@code lanes} rows (the float vector
  * length) side by side for every element {@code k}, so a kernel computes {@code lanes} dot products at once, each
  * a plain FMA chain over {@code k = 0, 1, 2, ...} with no horizontal sum at the end. The batched kernels run the
  * same chains with activations broadcast from memory (see {@code kernels.LaneMatMul}), which is what lets one
@@ -35,8 +35,15 @@ public final class LaneRows {
     private static final ValueLayout.OfShort LE_SHORT =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** Whether Q4_0 copies keep their nibbles ({@link PackedRows#Q4_NIBBLES}: the same override). */
-    public static final boolean Q4_NIBBLES = PackedRows.Q4_NIBBLES;
+    /**
+     * Whether 4-bit weights are read as nibbles: Q4_0 and Q4_K lane copies. {@code
+     * conduit.q4.kernel} (system property, first) or {@code CONDUIT_Q4_KERNEL} (environment) set to {@code int8}
+     * (Q4_0 widened to int8, Q4_K read from the file) or {@code nibble}; by default nibbles wherever the 16-lane
+     * nibble kernels run.
+     */
+    public static final boolean Q4_NIBBLES = q4Nibbles(System.getProperty("conduit.q4.kernel"),
+            System.getenv("CONDUIT_Q4_KERNEL"), FloatVector.SPECIES_PREFERRED.length() == 16);
+
 
     private final GgmlType type;
     private final boolean nibbles;
@@ -47,9 +54,10 @@ public final class LaneRows {
     private final int run;
     private final byte[] quants;
     private final float[] scales;
+    private final float[] mins;
 
     private LaneRows(GgmlType type, boolean nibbles, int rows, int cols, int lanes, int groups, int run, byte[] quants,
-                     float[] scales) {
+                     float[] scales, float[] mins) {
         this.type = type;
         this.nibbles = nibbles;
         this.rows = rows;
@@ -57,6 +65,7 @@ public final class LaneRows {
         this.lanes = lanes;
         this.groups = groups;
         this.run = run;
+        this.mins = mins;
         this.quants = quants;
         this.scales = scales;
     }
@@ -66,10 +75,14 @@ public final class LaneRows {
         return pack(w, FloatVector.SPECIES_PREFERRED.length(), Q4_NIBBLES);
     }
 
-    /** As above with {@code lanes} rows per lane group; {@code nibbles}: Q4_0 kept at 4 bits (else widened to int8). */
+    /**
+     * As above with {@code lanes} rows per lane group. {@code nibbles}: Q4_0 kept at 4 bits (else widened to int8);
+     * Q4_K is only copied as nibbles (null without).
+     */
     public static LaneRows pack(WeightMatrix w, int lanes, boolean nibbles) {
         GgmlType type = w.type();
         if (type == GgmlType.Q6_K) return packQ6_K(w, lanes);
+        if (type == GgmlType.Q4_K) return nibbles ? packQ4_K(w, lanes) : null;
         if (type != GgmlType.Q8_0 && type != GgmlType.Q4_0) return null;
         nibbles &= type == GgmlType.Q4_0;
         int blocks = w.cols() / 32;
@@ -77,7 +90,7 @@ public final class LaneRows {
         int width = groups * lanes; // rows per super-group
         int superGroups = (w.rows() + width - 1) / width;
         int perBlock = nibbles ? 16 : 32; // runs of `width` bytes per block
-        PackedRows.Storage st = PackedRows.Storage.allocate((long) superGroups * blocks * width, perBlock, false);
+        Storage st = Storage.allocate((long) superGroups * blocks * width, perBlock, false);
         if (st == null) return null;
         byte[] q = st.quants();
         float[] d = st.scales();
@@ -107,7 +120,7 @@ public final class LaneRows {
                 }
             }
         }
-        return new LaneRows(type, nibbles, w.rows(), w.cols(), lanes, groups, 32, q, d); // padding rows: scale 0
+        return new LaneRows(type, nibbles, w.rows(), w.cols(), lanes, groups, 32, q, d, null); // padding rows: scale 0
     }
 
     /**
@@ -116,7 +129,7 @@ public final class LaneRows {
      */
     static LaneRows packQ6_K(WeightMatrix w, int lanes) {
         int cols = w.cols(), width = GROUPS * lanes, superGroups = (w.rows() + width - 1) / width, runs = cols / 16;
-        PackedRows.Storage st = PackedRows.Storage.allocate((long) superGroups * runs * width, 16, false);
+        Storage st = Storage.allocate((long) superGroups * runs * width, 16, false);
         if (st == null) return null;
         byte[] q = st.quants();
         float[] d = st.scales();
@@ -135,7 +148,45 @@ public final class LaneRows {
                 }
             }
         }
-        return new LaneRows(GgmlType.Q6_K, false, w.rows(), cols, lanes, GROUPS, 16, q, d);
+        return new LaneRows(GgmlType.Q6_K, false, w.rows(), cols, lanes, GROUPS, 16, q, d, null);
+    }
+
+    /**
+     * Q4_K in the nibble layout (each 32-element sub-block a block), nibble values {@code n} (no offset), with each
+     * row and sub-block's {@code d * sc} in {@link #scales()} and {@code dmin * m} in {@link #mins()}: an element is
+     * {@code scale * n - min}, the codec's value.
+     */
+    static LaneRows packQ4_K(WeightMatrix w, int lanes) {
+        int cols = w.cols(), blocks = cols / 32, width = GROUPS * lanes, superGroups = (w.rows() + width - 1) / width;
+        Storage st = Storage.allocate((long) superGroups * blocks * width, 16, true);
+        if (st == null) return null;
+        byte[] q = st.quants();
+        float[] d = st.scales(), m = st.mins();
+        MemorySegment s = w.segment();
+        int[] sm = new int[2];
+        for (int r = 0; r < w.rows(); r++) {
+            int sg = r / width, lane = r % width, g = lane / lanes;
+            long o = w.rowOffset(r);
+            for (int sb = 0; sb < cols / Q4_KCodec.QK; sb++) {
+                long so = o + (long) sb * Q4_KCodec.BLOCK_BYTES;
+                float dAll = Float.float16ToFloat(s.get(LE_SHORT, so));
+                float dMin = Float.float16ToFloat(s.get(LE_SHORT, so + 2));
+                for (int j = 0; j < 8; j++) { // sub-block j: nibbles (low for even j, high for odd) of qs[32(j/2) ..]
+                    Q4_KCodec.scaleMin(s, so + 4, j, sm);
+                    int sgb = sg * blocks + 8 * sb + j;
+                    d[sgb * width + lane] = dAll * sm[0];
+                    m[sgb * width + lane] = dMin * sm[1];
+                    long qs = so + 16 + 32L * (j / 2);
+                    for (int e = 0; e < 32; e++) {
+                        int v = s.get(ValueLayout.JAVA_BYTE, qs + e) & 0xFF;
+                        int n = (j & 1) == 0 ? v & 0x0F : v >>> 4;
+                        int at = nibbleOffset(sgb, e, g / 2, lanes) + lane % lanes;
+                        q[at] = (byte) (g % 2 == 0 ? (q[at] & 0xF0) | n : (q[at] & 0x0F) | n << 4);
+                    }
+                }
+            }
+        }
+        return new LaneRows(GgmlType.Q4_K, true, w.rows(), cols, lanes, GROUPS, 32, q, d, m);
     }
 
     /**
@@ -147,6 +198,43 @@ public final class LaneRows {
      */
     public static int nibbleOffset(int sgb, int k, int pair, int lanes) {
         return (sgb * 16 + k / 2) * 8 * lanes + (pair / 2) * 4 * lanes + (k % 2) * 2 * lanes + (pair % 2) * lanes;
+    }
+
+    /**
+     * The Q4_0 layout for an override ({@code property} first, then {@code env}: {@code int8} or {@code nibble},
+     * any case; anything else is ignored) and whether this CPU runs the nibble kernel ({@code nibbleKernel}: 16
+     * float lanes). {@code nibble} without the kernel falls back to int8.
+     */
+    static boolean q4Nibbles(String property, String env, boolean nibbleKernel) {
+        for (String v : new String[]{property, env}) {
+            if (v == null) continue;
+            String k = v.trim().toLowerCase(Locale.ROOT);
+            if (k.equals("int8")) return false;
+            if (k.equals("nibble")) return nibbleKernel;
+        }
+        return nibbleKernel;
+    }
+
+    /** A copy's arrays: quants, one scale per block and row, and (with mins) one min. */
+    record Storage(byte[] quants, float[] scales, float[] mins) {
+        /**
+         * Null if the arrays would not fit in Java arrays or in half of the free heap: the copy lives on the heap,
+         * so leave at least half of what is free to everything else, and never let a failed allocation take the
+         * engine down (the caller then keeps reading the file layout).
+         */
+        static Storage allocate(long nScales, int quantBytesPerBlock, boolean withMins) {
+            long nQuants = nScales * quantBytesPerBlock;
+            if (nQuants > Integer.MAX_VALUE - 64 || nScales > Integer.MAX_VALUE - 64) return null;
+            Runtime rt = Runtime.getRuntime();
+            long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+            if (nQuants + (withMins ? 8 : 4) * nScales > free / 2) return null;
+            try {
+                return new Storage(new byte[(int) nQuants], new float[(int) nScales],
+                        withMins ? new float[(int) nScales] : null);
+            } catch (OutOfMemoryError e) {
+                return null;
+            }
+        }
     }
 
     public GgmlType type() { return type; }
@@ -172,6 +260,9 @@ public final class LaneRows {
 
     /** Elements per scale (and min): 32, or 16 for Q6_K. */
     public int run() { return run; }
+
+    /** Q4_K only: each row and sub-block's {@code dmin * m}, subtracted after scaling (shared, do not modify). */
+    public float[] mins() { return mins; }
 
 
 

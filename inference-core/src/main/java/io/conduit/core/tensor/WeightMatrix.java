@@ -7,9 +7,8 @@ import java.util.Objects;
  * A rows x cols weight matrix stored row-major in any supported {@link GgmlType}, read in place from a
  * memory-mapped file (or any segment). Row {@code r} holds the weights of output feature {@code r}.
  *
- * <p>Quantized matrices also carry a lazily built copy for the kernels: Q8_0, Q4_0 and Q6_K a {@link LaneRows} (one row
- * per vector lane, every batch size), Q4_K a {@link PackedRows} (row-interleaved, for batch-1 decode);
- * equality and hashing ignore them.
+ * <p>Q8_0, Q4_0, Q4_K and Q6_K matrices also carry a lazily built {@link LaneRows} copy for the kernels (one row per
+ * vector lane, every batch size); equality and hashing ignore it.
  */
 public final class WeightMatrix {
     private final String name;
@@ -19,10 +18,8 @@ public final class WeightMatrix {
     private final int rows;
     private final int cols;
     private final TensorCodec codec;
-    private volatile PackedRows packed;
     private volatile LaneRows lanes;
     private boolean lanesTried;
-    private boolean packTried;
 
     public WeightMatrix(String name, MemorySegment segment, long offset, GgmlType type, int rows, int cols,
                         TensorCodec codec) {
@@ -79,24 +76,7 @@ public final class WeightMatrix {
     }
 
     /**
-     * The packed copy of a Q4_K matrix, built on first call (once, thread-safe); null for other types
-     * or matrices too large to pack. The copy is made from the segment as it is at that moment: weights are
-     * immutable once loaded.
-     */
-    public PackedRows packed() {
-        PackedRows p = packed;
-        if (p != null) return p;
-        synchronized (this) {
-            if (packed == null && !packTried) {
-                packTried = true;
-                packed = PackedRows.pack(this);
-            }
-            return packed;
-        }
-    }
-
-    /**
-     * The row-per-lane copy of a Q8_0 / Q4_0 / Q6_K matrix ({@link LaneRows}), built on first call (once, thread-safe);
+     * The row-per-lane copy of a Q8_0 / Q4_0 / Q4_K / Q6_K matrix ({@link LaneRows}), built on first call (once, thread-safe);
      * null for other types or when it does not fit the heap.
      */
     public LaneRows lanes() {

@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The non-matmul kernels (Exp, SwiGLU, softmax, the KV cache's block reads) and the lane matmul kernels (Q8_0,
- * Q4_0 nibbles, Q6_K at batch 1 and 5) give the same bits interpreted, in C1 only, and in C2: a child JVM runs the same fixed inputs under each mode and prints a hash of every output bit.
+ * Q4_0 and Q4_K nibbles, Q6_K at batch 1 and 5) give the same bits interpreted, in C1 only, and in C2: a child JVM runs the same fixed inputs under each mode and prints a hash of every output bit.
  * (With the Vector API the interpreter and C1 run the Java fallback of each operation, C2 the intrinsics.)
  */
 class KernelJitStateTest {
@@ -80,7 +80,7 @@ class KernelJitStateTest {
         for (float o : out) h = mix(h, o);
 
         // The lane matmul kernels (batch 1 and batched) for each lane-copy type.
-        for (GgmlType type : matmul ? new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q6_K} : new GgmlType[0]) {
+        for (GgmlType type : matmul ? new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K} : new GgmlType[0]) {
             LaneRows lanes = LaneRows.pack(matrix(type, 131, 256, rnd), Dequant.L, true);
             if (lanes == null || !LaneMatMul.runs(lanes)) continue;
             for (int batch : new int[]{1, 5}) {

@@ -24,8 +24,8 @@ class LaneMatMulTest {
         // rows: fewer than one super-group, one and a bit, several; cols: one block, and enough for several K slices
         Stream<Arguments> q8q4 = Stream.of(GgmlType.Q8_0, GgmlType.Q4_0).flatMap(t -> Stream.of(true, false).flatMap(nib ->
                 Stream.of(new int[]{5, 32}, new int[]{70, 96}, new int[]{131, 32 * 37}).map(rc -> Arguments.of(t, nib, rc[0], rc[1]))));
-        Stream<Arguments> q6k = Stream.of(new int[]{5, 256}, new int[]{131, 1280})
-                .map(rc -> Arguments.of(GgmlType.Q6_K, false, rc[0], rc[1]));
+        Stream<Arguments> q6k = Stream.of(GgmlType.Q6_K, GgmlType.Q4_K).flatMap(t -> Stream.of(new int[]{5, 256},
+                new int[]{131, 1280}).map(rc -> Arguments.of(t, t == GgmlType.Q4_K, rc[0], rc[1])));
         return Stream.concat(q8q4, q6k);
     }
 
@@ -35,7 +35,7 @@ class LaneMatMulTest {
         WeightMatrix w = MatMulTest.random(type, rows, cols, 7L * rows + cols);
         LaneRows p = LaneRows.pack(w, Dequant.L, nibbles);
         Assumptions.assumeTrue(LaneMatMul.runs(p), "no lane kernel for this copy on this machine");
-        assertThat(p.nibbles()).isEqualTo(nibbles && type == GgmlType.Q4_0);
+        assertThat(p.nibbles()).isEqualTo(nibbles && (type == GgmlType.Q4_0 || type == GgmlType.Q4_K));
         float[][] deq = new float[rows][cols];
         for (int r = 0; r < rows; r++) w.dequantizeRow(r, deq[r], 0);
         Random rnd = new Random(rows);
@@ -84,7 +84,7 @@ class LaneMatMulTest {
 
     @Test
     void otherTypesHaveNoLaneCopy() {
-        for (GgmlType t : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_K}) {
+        for (GgmlType t : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
             WeightMatrix w = MatMulTest.random(t, 3, t.quantized() ? t.blockSize() : 64, 1);
             assertThat(LaneRows.pack(w, Dequant.L, true)).as("%s", t).isNull();
         }

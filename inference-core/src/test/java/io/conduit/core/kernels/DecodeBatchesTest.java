@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.conduit.core.tensor.GgmlType;
-import io.conduit.core.tensor.PackedRows;
+import io.conduit.core.tensor.LaneRows;
 import io.conduit.core.tensor.WeightMatrix;
 
 import java.util.Arrays;
@@ -12,10 +12,10 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The 4-row copy the batch-1 Q4_K kernel reads holds exactly the codec's values, and batch-1 calls of every quantized
- * type (Q8_0/Q4_0/Q6_K through their lane copies) give the bits of wide batches.
+ * Batch-1 decode calls of every quantized type (through their lane copies, and through the file-layout kernels that
+ * run when a copy does not fit) give the bits of wide batches, alone and in groups of projections, mixed types too.
  */
-class PackedRowsTest {
+class DecodeBatchesTest {
 
     /**
      * A group of projections (Q/K/V-like: row counts not multiples of 4) at batches 1..3 gives the bits of separate
@@ -71,35 +71,15 @@ class PackedRowsTest {
     }
 
     @Test
-    void otherTypesAreNotPacked() {
-        assertThat(MatMulTest.random(GgmlType.F32, 5, 37, 1).packed()).isNull();
-        assertThat(MatMulTest.random(GgmlType.Q8_0, 5, 64, 1).packed()).as("Q8_0 has a lane copy instead").isNull();
-        assertThat(MatMulTest.random(GgmlType.Q4_0, 5, 64, 1).packed()).as("Q4_0 has a lane copy instead").isNull();
-        assertThat(MatMulTest.random(GgmlType.BF16, 5, 64, 1).packed()).isNull();
-        // Q4_K is packed exactly where Q4_0 keeps nibbles; Q6_K has a lane copy instead
-        assertThat(MatMulTest.random(GgmlType.Q4_K, 5, 256, 1).packed() != null).isEqualTo(PackedRows.Q4_NIBBLES);
-        assertThat(MatMulTest.random(GgmlType.Q6_K, 5, 256, 1).packed()).isNull();
-    }
-
-    @Test
-    void q4_kCopyHoldsTheCodecsValues() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(PackedRows.Q4_NIBBLES, "Q4_K is packed only for the nibble kernel");
-        int rows = 6, cols = 512; // the second group has two padding rows
-        WeightMatrix w = MatMulTest.random(GgmlType.Q4_K, rows, cols, 9);
-        PackedRows p = w.packed();
-        assertThat(p.nibbles()).isTrue();
-        assertThat(p.mins()).isNotNull();
-        float[] ref = new float[cols];
-        for (int r = 0; r < 4 * p.groups(); r++) {
-            if (r < rows) w.dequantizeRow(r, ref, 0);
-            else java.util.Arrays.fill(ref, 0f);
-            for (int c = 0; c < cols; c++) {
-                int k = ((r / 4) * p.blocks() + c / 32) * 4 + r % 4, e = c % 32;
-                int nib = e < 16 ? p.quants()[k * 16 + e] & 0x0F : (p.quants()[k * 16 + e - 16] & 0xFF) >>> 4;
-                float v = nib * p.scales()[k] - p.mins()[k];
-                assertThat(Float.floatToRawIntBits(v)).as("row %d col %d", r, c).isEqualTo(Float.floatToRawIntBits(ref[c]));
-            }
-        }
+    void quantizedTypesGetLaneCopiesAndFloatTypesDoNot() {
+        assertThat(MatMulTest.random(GgmlType.F32, 5, 37, 1).lanes()).isNull();
+        assertThat(MatMulTest.random(GgmlType.BF16, 5, 64, 1).lanes()).isNull();
+        assertThat(MatMulTest.random(GgmlType.Q8_0, 5, 64, 1).lanes()).isNotNull();
+        assertThat(MatMulTest.random(GgmlType.Q6_K, 5, 256, 1).lanes()).isNotNull();
+        LaneRows q4 = MatMulTest.random(GgmlType.Q4_0, 5, 64, 1).lanes();
+        assertThat(q4.nibbles()).isEqualTo(LaneRows.Q4_NIBBLES);
+        // Q4_K is copied only as nibbles (read from the file layout when the override asks for int8)
+        assertThat(MatMulTest.random(GgmlType.Q4_K, 5, 256, 1).lanes() != null).isEqualTo(LaneRows.Q4_NIBBLES);
     }
 
     @Test
