@@ -1,6 +1,5 @@
 package io.conduit.core.kernels;
 
-import io.conduit.core.tensor.GgmlType;
 import io.conduit.core.tensor.LaneRows;
 import io.conduit.core.tensor.WeightMatrix;
 import jdk.incubator.vector.FloatVector;
@@ -40,8 +39,8 @@ public final class MatMul {
     private static final VectorShuffle<Float> X4 = VectorShuffle.fromOp(F, lane -> lane ^ (4 % L));
     private static final VectorShuffle<Float> X8 = VectorShuffle.fromOp(F, lane -> lane ^ (8 % L));
     private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[24 * L]);
-    /** Off only in tests, to cover the file-layout decode kernels that matrices too big to pack fall back to. */
-    static volatile boolean packedDecode = true;
+    /** Off only in tests, to cover the kernels that matrices whose lane copy does not fit the heap fall back to. */
+    static volatile boolean laneCopies = true;
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
     private MatMul() {
@@ -62,13 +61,8 @@ public final class MatMul {
      */
     public static void matmul(WeightMatrix[] ws, float[] x, int batch, float[][] outs) {
         int cols = ws[0].cols();
-        // Narrow tiles below WIDE_BATCH: with 8-row tiles batch 4 measured ~30% slower (less overlap of the
-        // tile's decoding with its FMAs); from WIDE_BATCH on, 8-row tiles feed the 8x3 kernel.
-        int tr = batch >= WIDE_BATCH ? WIDE_TILE : TILE;
-        int[] firstTile = new int[ws.length + 1];
-        for (int i = 0; i < ws.length; i++) {
-            if (ws[i].cols() != cols) throw new IllegalArgumentException("matrices of one group must share their input width");
-            firstTile[i + 1] = firstTile[i] + (ws[i].rows() + tr - 1) / tr;
+        for (WeightMatrix w : ws) {
+            if (w.cols() != cols) throw new IllegalArgumentException("matrices of one group must share their input width");
         }
         if (x.length < (long) batch * cols) throw new IllegalArgumentException("x holds fewer than batch rows");
         LaneRows[] lanes = laneRows(ws);
@@ -81,6 +75,11 @@ public final class MatMul {
             for (int i = 0; i < ws.length; i++) matmul(new WeightMatrix[]{ws[i]}, x, batch, new float[][]{outs[i]});
             return;
         }
+        // Narrow tiles below WIDE_BATCH: with 8-row tiles batch 4 measured ~30% slower (less overlap of the
+        // tile's decoding with its FMAs); from WIDE_BATCH on, 8-row tiles feed the 8x3 kernel.
+        int tr = batch >= WIDE_BATCH ? WIDE_TILE : TILE;
+        int[] firstTile = new int[ws.length + 1];
+        for (int i = 0; i < ws.length; i++) firstTile[i + 1] = firstTile[i] + (ws[i].rows() + tr - 1) / tr;
         int tiles = firstTile[ws.length];
         if (batch < 4 && ws.length > 1 && !sameType(ws)) {
             // The file-layout decode kernels take one type per pass; a mixed group runs one pass per matrix rather
@@ -126,11 +125,10 @@ public final class MatMul {
 
     /** The row-per-lane copies of the group's matrices (Q8_0, Q4_0, Q4_K, Q6_K), or null if any has none. */
     private static LaneRows[] laneRows(WeightMatrix[] ws) {
-        if (!packedDecode) return null;
+        if (!laneCopies) return null;
         LaneRows[] ls = new LaneRows[ws.length];
         for (int i = 0; i < ws.length; i++) {
-            GgmlType t = ws[i].type();
-            if (t != GgmlType.Q8_0 && t != GgmlType.Q4_0 && t != GgmlType.Q6_K && t != GgmlType.Q4_K) return null;
+            if (!LaneRows.supports(ws[i].type())) return null;
             ls[i] = ws[i].lanes();
             if (ls[i] == null || !LaneMatMul.runs(ls[i])) return null;
         }

@@ -70,6 +70,11 @@ public final class LaneRows {
         this.scales = scales;
     }
 
+    /** Whether matrices of this type can have a copy: Q8_0, Q4_0, Q4_K and Q6_K. */
+    public static boolean supports(GgmlType type) {
+        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0 || type == GgmlType.Q4_K || type == GgmlType.Q6_K;
+    }
+
     /** The copy for this machine's vector length; null for other types or when it does not fit the heap. */
     static LaneRows pack(WeightMatrix w) {
         return pack(w, FloatVector.SPECIES_PREFERRED.length(), Q4_NIBBLES);
@@ -83,7 +88,7 @@ public final class LaneRows {
         GgmlType type = w.type();
         if (type == GgmlType.Q6_K) return packQ6_K(w, lanes);
         if (type == GgmlType.Q4_K) return nibbles ? packQ4_K(w, lanes) : null;
-        if (type != GgmlType.Q8_0 && type != GgmlType.Q4_0) return null;
+        if (!supports(type)) return null;
         nibbles &= type == GgmlType.Q4_0;
         int blocks = w.cols() / 32;
         int groups = GROUPS;

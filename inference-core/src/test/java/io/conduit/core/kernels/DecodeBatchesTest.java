@@ -90,11 +90,11 @@ class DecodeBatchesTest {
     /** The file-layout decode kernels (used when a matrix cannot be packed) give the same bits. */
     @Test
     void fallbackDecodeMatchesWideBatchesBitForBit() {
-        MatMul.packedDecode = false;
+        MatMul.laneCopies = false;
         try {
             decodeMatchesWideBatches();
         } finally {
-            MatMul.packedDecode = true;
+            MatMul.laneCopies = true;
         }
     }
 
