@@ -15,8 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>Batch 1-3: one super-group ({@code 8L} rows, 128 on AVX-512) per call streams its quants once per token
  *   into eight chains, each weight converted and scaled in registers ({@link #int8}, {@link #nibbles}).</li>
  *   <li>Batched: a K slice of half a super-group ({@link #TW} rows) is decoded once into floats ({@link #decode},
- *   k-major: the rows of element k side by side), then register tiles of 2 lane groups x 12 tokens run over it with each
- *   activation broadcast from memory: 24 FMAs per 2 vector loads and 12 broadcasts, no reductions (a
+ *   k-major: the rows of element k side by side), then register tiles of 2 lane groups x 12 tokens (x 8 or x 4 for the
+ *   rest of a batch, {@link #tokenGroup}) run over it with each activation broadcast from a token-interleaved copy
+ *   ({@link #interleaved}): 24 FMAs per 2 vector loads and 12 broadcasts, no reductions (a
  *   microbenchmark ran this loop at ~0.94 of the FMA peak from L2, against ~0.65 for the dot-product tiles it
  *   replaces, whose every output ended in a 16-lane reduction).</li>
  * </ul>
@@ -81,6 +82,7 @@ final class LaneMatMul {
         // skipped.
         int[] firstHalf = new int[ps.length + 1];
         for (int i = 0; i < ps.length; i++) firstHalf[i + 1] = firstHalf[i] + (ps[i].rows() + TW - 1) / TW;
+        float[] xt = interleaved(x, batch, ps[0].cols());
         Parallel.forRange(firstHalf[ps.length], 1, (from, to) -> {
             float[] s = SCRATCH.get();
             float[] acc = ACC.get();
@@ -91,9 +93,52 @@ final class LaneMatMul {
             int m = 0;
             for (int tile = from; tile < to; tile++) {
                 while (tile >= firstHalf[m + 1]) m++;
-                tile(ps[m], tile - firstHalf[m], x, batch, outs[m], s, acc);
+                tile(ps[m], tile - firstHalf[m], xt, batch, outs[m], s, acc);
             }
         });
+    }
+
+    /**
+     * Tokens in the register tile that starts with {@code left} tokens of the batch to go: 12 while that leaves no 4-token
+     * tail (k2x4, with 8 chains and a broadcast per 2 FMAs, ran at about half the rate of k2x12 at batch 64), so 16 go as
+     * 8 + 8 and 64 as 4 x 12 + 2 x 8; then 4, then single tokens.
+     */
+    static int tokenGroup(int left) {
+        if (left >= 24 || (left >= 12 && left < 16)) return 12;
+        return left >= 8 ? 8 : left >= 4 ? 4 : 1;
+    }
+
+    private static final ThreadLocal<float[]> INTERLEAVED = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * The activations re-laid for the register tiles: the batch is cut into the tiles' token groups ({@link
+     * #tokenGroup}, as {@link #tile} walks it), and within a group starting at token t with g tokens, element k of
+     * its tokens sits side by side: {@code xt[t * cols + k * g + j] = x[(t + j) * cols + k]}. A tile then broadcasts its
+     * g values of element k from one pointer at fixed offsets, where reading g rows of x took g index computations per
+     * step, more than the registers held (C2 spilled them and reloaded each per step). Values are unchanged, so the
+     * recipe is too. A per-thread buffer of the calling thread; the pool only reads it.
+     */
+    private static float[] interleaved(float[] x, int batch, int cols) {
+        float[] xt = INTERLEAVED.get();
+        if (xt.length < batch * cols) {
+            xt = new float[batch * cols];
+            INTERLEAVED.set(xt);
+        }
+        float[] out = xt;
+        // Split over k, so the threads write disjoint lines: a scalar transpose on the calling thread alone was ~3% of a
+        // batch-64 matmul's CPU time, spent while the other threads waited.
+        Parallel.forRange(cols, 256, (k0, k1) -> {
+            for (int t = 0; t < batch; ) {
+                int g = tokenGroup(batch - t);
+                int base = t * cols;
+                for (int j = 0; j < g; j++) {
+                    int src = (t + j) * cols;
+                    for (int k = k0, o = base + k0 * g + j; k < k1; k++, o += g) out[o] = x[src + k];
+                }
+                t += g;
+            }
+        });
+        return xt;
     }
 
     /** Lanes [0, w) of {@code src} from {@code srcOff} to out rows r0.. of one token (rows past the matrix dropped). */
@@ -105,7 +150,7 @@ final class LaneMatMul {
      * Rows [half * TW, half * TW + TW) of a copy (lane groups 4 half .. 4 half + 3 of super-group half / 2) over the
      * whole batch, K slice by K slice; accumulators carried in {@code acc} ([t][TW]).
      */
-    private static void tile(LaneRows p, int half, float[] x, int batch, float[] out, float[] s, float[] acc) {
+    private static void tile(LaneRows p, int half, float[] xt, int batch, float[] out, float[] s, float[] acc) {
         int cols = p.cols(), blocks = p.blocks();
         java.util.Arrays.fill(acc, 0, batch * TW, 0f);
         int sliceBlocks = Math.max(1, SCRATCH_FLOATS / TW / 32);
@@ -114,10 +159,14 @@ final class LaneMatMul {
             decode(p, half, b0, b1, s);
             int k0 = 32 * b0, k1 = 32 * b1;
             for (int pair = 0; pair < TW; pair += 2 * L) {
-                int t = 0;
-                for (; t + 12 <= batch; t += 12) k2x12(s, TW, pair, x, cols, t, k0, k1, acc);
-                for (; t + 4 <= batch; t += 4) k2x4(s, TW, pair, x, cols, t, k0, k1, acc);
-                for (; t < batch; t++) k2x1(s, TW, pair, x, cols, t, k0, k1, acc);
+                for (int t = 0; t < batch; ) {
+                    int tg = tokenGroup(batch - t);
+                    if (tg == 12) k2x12(s, TW, pair, xt, t * cols + 12 * k0, t, k1 - k0, acc);
+                    else if (tg == 8) k2x8(s, TW, pair, xt, t * cols + 8 * k0, t, k1 - k0, acc);
+                    else if (tg == 4) k2x4(s, TW, pair, xt, t * cols + 4 * k0, t, k1 - k0, acc);
+                    else k2x1(s, TW, pair, xt, t * cols + k0, t, k1 - k0, acc);
+                    t += tg;
+                }
             }
         }
         for (int t = 0; t < batch; t++) store(acc, t * TW, out, t * p.rows(), half * TW, TW, p.rows());
@@ -304,12 +353,12 @@ final class LaneMatMul {
         a3.intoArray(chains, g0 + 3 * L);
     }
 
-    // Register tiles over a decoded slice: lane groups {@code pair} and {@code pair + L} of the scratch (element k
-    // at (k - k0) * w), activation row t at t * xs; accumulators [t][w] loaded from and stored back to acc.
+    // Register tiles over a decoded slice: lane groups {@code pair} and {@code pair + L} of the scratch (element k of
+    // the slice at k * w), the tile's tokens' element k side by side in xt from xo ({@link #interleaved}: g floats per
+    // k); accumulators of token t at acc[t * w ..], loaded at the start and stored back at the end.
 
     /** 2 lane groups x 12 tokens: 24 accumulators, 2 loads and 12 broadcasts per 24 FMAs. */
-    private static void k2x12(float[] s, int w, int pair, float[] x, int xs, int t, int k0, int k1, float[] acc) {
-        int x0 = t * xs;
+    private static void k2x12(float[] s, int w, int pair, float[] xt, int xo, int t, int n, float[] acc) {
         int c = t * w + pair; // acc of token t, lane group pair; + w per token, + L for the second group
         FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
         FloatVector a1 = FloatVector.fromArray(F, acc, c + w), b1 = FloatVector.fromArray(F, acc, c + w + L);
@@ -323,42 +372,42 @@ final class LaneMatMul {
         FloatVector a9 = FloatVector.fromArray(F, acc, c + 9 * w), b9 = FloatVector.fromArray(F, acc, c + 9 * w + L);
         FloatVector a10 = FloatVector.fromArray(F, acc, c + 10 * w), b10 = FloatVector.fromArray(F, acc, c + 10 * w + L);
         FloatVector a11 = FloatVector.fromArray(F, acc, c + 11 * w), b11 = FloatVector.fromArray(F, acc, c + 11 * w + L);
-        for (int k = k0, so = pair; k < k1; k++, so += w) {
+        for (int k = 0, so = pair, xi = xo; k < n; k++, so += w, xi += 12) {
             FloatVector w0 = FloatVector.fromArray(F, s, so), w1 = FloatVector.fromArray(F, s, so + L);
-            FloatVector y = FloatVector.broadcast(F, x[x0 + k]);
+            FloatVector y = FloatVector.broadcast(F, xt[xi]);
             a0 = w0.fma(y, a0);
             b0 = w1.fma(y, b0);
-            y = FloatVector.broadcast(F, x[x0 + xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 1]);
             a1 = w0.fma(y, a1);
             b1 = w1.fma(y, b1);
-            y = FloatVector.broadcast(F, x[x0 + 2 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 2]);
             a2 = w0.fma(y, a2);
             b2 = w1.fma(y, b2);
-            y = FloatVector.broadcast(F, x[x0 + 3 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 3]);
             a3 = w0.fma(y, a3);
             b3 = w1.fma(y, b3);
-            y = FloatVector.broadcast(F, x[x0 + 4 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 4]);
             a4 = w0.fma(y, a4);
             b4 = w1.fma(y, b4);
-            y = FloatVector.broadcast(F, x[x0 + 5 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 5]);
             a5 = w0.fma(y, a5);
             b5 = w1.fma(y, b5);
-            y = FloatVector.broadcast(F, x[x0 + 6 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 6]);
             a6 = w0.fma(y, a6);
             b6 = w1.fma(y, b6);
-            y = FloatVector.broadcast(F, x[x0 + 7 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 7]);
             a7 = w0.fma(y, a7);
             b7 = w1.fma(y, b7);
-            y = FloatVector.broadcast(F, x[x0 + 8 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 8]);
             a8 = w0.fma(y, a8);
             b8 = w1.fma(y, b8);
-            y = FloatVector.broadcast(F, x[x0 + 9 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 9]);
             a9 = w0.fma(y, a9);
             b9 = w1.fma(y, b9);
-            y = FloatVector.broadcast(F, x[x0 + 10 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 10]);
             a10 = w0.fma(y, a10);
             b10 = w1.fma(y, b10);
-            y = FloatVector.broadcast(F, x[x0 + 11 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 11]);
             a11 = w0.fma(y, a11);
             b11 = w1.fma(y, b11);
         }
@@ -388,26 +437,81 @@ final class LaneMatMul {
         b11.intoArray(acc, c + 11 * w + L);
     }
 
-    /** 2 lane groups x 4 tokens (what is left of a batch after the 12-token tiles). */
-    private static void k2x4(float[] s, int w, int pair, float[] x, int xs, int t, int k0, int k1, float[] acc) {
-        int x0 = t * xs;
-        int c = t * w + pair;
+    /** 2 lane groups x 8 tokens: 16 accumulators, 2 loads and 8 broadcasts per 16 FMAs. */
+    private static void k2x8(float[] s, int w, int pair, float[] xt, int xo, int t, int n, float[] acc) {
+        int c = t * w + pair; // acc of token t, lane group pair; + w per token, + L for the second group
         FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
         FloatVector a1 = FloatVector.fromArray(F, acc, c + w), b1 = FloatVector.fromArray(F, acc, c + w + L);
         FloatVector a2 = FloatVector.fromArray(F, acc, c + 2 * w), b2 = FloatVector.fromArray(F, acc, c + 2 * w + L);
         FloatVector a3 = FloatVector.fromArray(F, acc, c + 3 * w), b3 = FloatVector.fromArray(F, acc, c + 3 * w + L);
-        for (int k = k0, so = pair; k < k1; k++, so += w) {
+        FloatVector a4 = FloatVector.fromArray(F, acc, c + 4 * w), b4 = FloatVector.fromArray(F, acc, c + 4 * w + L);
+        FloatVector a5 = FloatVector.fromArray(F, acc, c + 5 * w), b5 = FloatVector.fromArray(F, acc, c + 5 * w + L);
+        FloatVector a6 = FloatVector.fromArray(F, acc, c + 6 * w), b6 = FloatVector.fromArray(F, acc, c + 6 * w + L);
+        FloatVector a7 = FloatVector.fromArray(F, acc, c + 7 * w), b7 = FloatVector.fromArray(F, acc, c + 7 * w + L);
+        for (int k = 0, so = pair, xi = xo; k < n; k++, so += w, xi += 8) {
             FloatVector w0 = FloatVector.fromArray(F, s, so), w1 = FloatVector.fromArray(F, s, so + L);
-            FloatVector y = FloatVector.broadcast(F, x[x0 + k]);
+            FloatVector y = FloatVector.broadcast(F, xt[xi]);
             a0 = w0.fma(y, a0);
             b0 = w1.fma(y, b0);
-            y = FloatVector.broadcast(F, x[x0 + xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 1]);
             a1 = w0.fma(y, a1);
             b1 = w1.fma(y, b1);
-            y = FloatVector.broadcast(F, x[x0 + 2 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 2]);
             a2 = w0.fma(y, a2);
             b2 = w1.fma(y, b2);
-            y = FloatVector.broadcast(F, x[x0 + 3 * xs + k]);
+            y = FloatVector.broadcast(F, xt[xi + 3]);
+            a3 = w0.fma(y, a3);
+            b3 = w1.fma(y, b3);
+            y = FloatVector.broadcast(F, xt[xi + 4]);
+            a4 = w0.fma(y, a4);
+            b4 = w1.fma(y, b4);
+            y = FloatVector.broadcast(F, xt[xi + 5]);
+            a5 = w0.fma(y, a5);
+            b5 = w1.fma(y, b5);
+            y = FloatVector.broadcast(F, xt[xi + 6]);
+            a6 = w0.fma(y, a6);
+            b6 = w1.fma(y, b6);
+            y = FloatVector.broadcast(F, xt[xi + 7]);
+            a7 = w0.fma(y, a7);
+            b7 = w1.fma(y, b7);
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+        a1.intoArray(acc, c + w);
+        b1.intoArray(acc, c + w + L);
+        a2.intoArray(acc, c + 2 * w);
+        b2.intoArray(acc, c + 2 * w + L);
+        a3.intoArray(acc, c + 3 * w);
+        b3.intoArray(acc, c + 3 * w + L);
+        a4.intoArray(acc, c + 4 * w);
+        b4.intoArray(acc, c + 4 * w + L);
+        a5.intoArray(acc, c + 5 * w);
+        b5.intoArray(acc, c + 5 * w + L);
+        a6.intoArray(acc, c + 6 * w);
+        b6.intoArray(acc, c + 6 * w + L);
+        a7.intoArray(acc, c + 7 * w);
+        b7.intoArray(acc, c + 7 * w + L);
+    }
+
+    /** 2 lane groups x 4 tokens (what is left of a batch after the 12-token tiles). */
+    private static void k2x4(float[] s, int w, int pair, float[] xt, int xo, int t, int n, float[] acc) {
+        int c = t * w + pair; // acc of token t, lane group pair; + w per token, + L for the second group
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        FloatVector a1 = FloatVector.fromArray(F, acc, c + w), b1 = FloatVector.fromArray(F, acc, c + w + L);
+        FloatVector a2 = FloatVector.fromArray(F, acc, c + 2 * w), b2 = FloatVector.fromArray(F, acc, c + 2 * w + L);
+        FloatVector a3 = FloatVector.fromArray(F, acc, c + 3 * w), b3 = FloatVector.fromArray(F, acc, c + 3 * w + L);
+        for (int k = 0, so = pair, xi = xo; k < n; k++, so += w, xi += 4) {
+            FloatVector w0 = FloatVector.fromArray(F, s, so), w1 = FloatVector.fromArray(F, s, so + L);
+            FloatVector y = FloatVector.broadcast(F, xt[xi]);
+            a0 = w0.fma(y, a0);
+            b0 = w1.fma(y, b0);
+            y = FloatVector.broadcast(F, xt[xi + 1]);
+            a1 = w0.fma(y, a1);
+            b1 = w1.fma(y, b1);
+            y = FloatVector.broadcast(F, xt[xi + 2]);
+            a2 = w0.fma(y, a2);
+            b2 = w1.fma(y, b2);
+            y = FloatVector.broadcast(F, xt[xi + 3]);
             a3 = w0.fma(y, a3);
             b3 = w1.fma(y, b3);
         }
@@ -422,14 +526,14 @@ final class LaneMatMul {
     }
 
     /** 2 lane groups x 1 token. */
-    private static void k2x1(float[] s, int w, int pair, float[] x, int xs, int t, int k0, int k1, float[] acc) {
-        int x0 = t * xs;
-        int c = t * w + pair;
+    private static void k2x1(float[] s, int w, int pair, float[] xt, int xo, int t, int n, float[] acc) {
+        int c = t * w + pair; // acc of token t, lane group pair; + w per token, + L for the second group
         FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
-        for (int k = k0, so = pair; k < k1; k++, so += w) {
-            FloatVector y = FloatVector.broadcast(F, x[x0 + k]);
-            a0 = FloatVector.fromArray(F, s, so).fma(y, a0);
-            b0 = FloatVector.fromArray(F, s, so + L).fma(y, b0);
+        for (int k = 0, so = pair, xi = xo; k < n; k++, so += w, xi += 1) {
+            FloatVector w0 = FloatVector.fromArray(F, s, so), w1 = FloatVector.fromArray(F, s, so + L);
+            FloatVector y = FloatVector.broadcast(F, xt[xi]);
+            a0 = w0.fma(y, a0);
+            b0 = w1.fma(y, b0);
         }
         a0.intoArray(acc, c);
         b0.intoArray(acc, c + L);
