@@ -111,6 +111,21 @@ public final class DecodeBench {
         return 2 * sum;
     }
 
+    /** FLOPs per token of the output projection alone (2 per multiply-add). */
+    public static long outputFlops(LoadedModel m) {
+        return 2L * m.weights().output().rows() * m.weights().output().cols();
+    }
+
+    /**
+     * FLOPs per prompt token of a prefill of {@code promptTokens}: every layer for every token, but the output projection
+     * only once, for the last token, whose logits are all a prefill asks for (l1b: 2.0 GFLOP per token, not the 2.5 of a
+     * decode step, whose every token needs its logits).
+     */
+    static long prefillFlopsPerToken(LoadedModel m, int promptTokens) {
+        int ctx = (promptTokens + 1) / 2; // mean context of the prompt's positions
+        return matrixFlops(m) - outputFlops(m) + outputFlops(m) / promptTokens + attentionFlops(m.config(), ctx);
+    }
+
     /** Attention FLOPs of one token at context length {@code ctx} (scores and weighted sum). */
     static long attentionFlops(ModelConfig c, int ctx) {
         return 4L * c.layers() * c.qDim() * ctx;
@@ -174,7 +189,6 @@ public final class DecodeBench {
         }
         long weightBytes = weightBytes(m);
         long matrixFlops = matrixFlops(m);
-        int prefillCtx = (o.promptTokens() + 1) / 2;
 
         for (int batch : batches) {
             BlockTable[] tables = new BlockTable[batch];
@@ -252,7 +266,7 @@ public final class DecodeBench {
             r.put("threads", limits.threads());
             r.put("prefill_tokens", o.promptTokens());
             r.put("prefill_tok_s", round(prefillTokS));
-            r.put("prefill_flops_per_token", matrixFlops + attentionFlops(c, prefillCtx));
+            r.put("prefill_flops_per_token", prefillFlopsPerToken(m, o.promptTokens()));
             r.put("decode_tok_s", round(decodeTokS));
             r.put("decode_tok_s_median_step", round(batch / medianStepSecs));
             r.put("decode_steps", steps);

@@ -61,6 +61,12 @@ class DecodeBenchSmokeTest {
             double mem = num(r, "bytes_per_step") / (num(r, "bandwidth_gbs") * 1e9);
             double cmp = b * num(r, "flops_per_token") / (num(r, "fma_peak_gflops") * 1e9);
             assertThat(limit).isCloseTo(b / Math.max(mem, cmp), within(0.01 * limit + 0.01));
+            // a prefill of 8 tokens computes the output projection once (the last token's logits), not per token:
+            // per layer wq 64x64 + wk, wv 32x64 + wo 64x64 + gate, up 128x64 + down 64x128 = 36864 multiply-adds for
+            // each of 2 layers, the output's 300x64 shared by the 8 tokens, attention 4 x layers x qDim x mean context 4
+            assertThat(num(r, "prefill_flops_per_token")).isEqualTo(2.0 * (2 * 36864 + 300 * 64 / 8) + 4 * 2 * 64 * 4);
+            assertThat(num(r, "prefill_roofline_fraction")).isCloseTo(num(r, "prefill_tok_s") * num(r, "prefill_flops_per_token")
+                    / (num(r, "fma_peak_gflops") * 1e9), within(1e-3 * num(r, "prefill_roofline_fraction") + 1e-6));
             // probes are on by default: one pass per timed step, the paired fraction only where memory-bound
             List<Double> stepMs = list(r, "step_ms");
             List<Double> probe = list(r, "probe_gbs");
