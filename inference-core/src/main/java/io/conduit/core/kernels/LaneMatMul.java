@@ -83,7 +83,7 @@ final class LaneMatMul {
         int[] firstHalf = new int[ps.length + 1];
         for (int i = 0; i < ps.length; i++) firstHalf[i + 1] = firstHalf[i] + (ps[i].rows() + TW - 1) / TW;
         float[] xt = interleaved(x, batch, ps[0].cols());
-        Parallel.forRange(firstHalf[ps.length], 1, (from, to) -> {
+        Parallel.forEach(firstHalf[ps.length], (from, to) -> {
             float[] s = SCRATCH.get();
             float[] acc = ACC.get();
             if (acc.length < batch * TW) {

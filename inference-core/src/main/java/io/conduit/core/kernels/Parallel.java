@@ -50,7 +50,18 @@ public final class Parallel {
      * Nested calls (from inside a body) run inline; calls from several outside threads take turns.
      */
     public static void forRange(int n, int grain, RangeBody body) {
-        int chunks = Math.min(THREADS * CHUNKS_PER_THREAD, Math.max(1, n / Math.max(1, grain)));
+        run(n, Math.min(THREADS * CHUNKS_PER_THREAD, Math.max(1, n / Math.max(1, grain))), body);
+    }
+
+    /**
+     * As {@link #forRange} with one chunk per index: for a few heavy items (a batched matmul's tiles, tens of
+     * microseconds each), where chunks of several items left one thread a whole chunk behind the other at the end.
+     */
+    public static void forEach(int n, RangeBody body) {
+        run(n, Math.max(1, n), body);
+    }
+
+    private static void run(int n, int chunks, RangeBody body) {
         if (chunks <= 1 || THREADS == 1 || Thread.currentThread() instanceof Worker || LOCK.isHeldByCurrentThread()) {
             if (n > 0) body.run(0, n);
             return;

@@ -34,6 +34,20 @@ class ParallelTest {
     }
 
     @Test
+    void forEachHandsOutOneIndexPerChunk() {
+        for (int n : new int[]{0, 1, 2, 9, 15, 200}) {
+            AtomicIntegerArray hits = new AtomicIntegerArray(Math.max(1, n));
+            AtomicBoolean wider = new AtomicBoolean();
+            Parallel.forEach(n, (from, to) -> {
+                if (to - from != 1 && Parallel.threads() > 1 && n > 1) wider.set(true);
+                for (int i = from; i < to; i++) hits.incrementAndGet(i);
+            });
+            for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("index %d of %d", i, n).isEqualTo(1);
+            assertThat(wider).as("a chunk of more than one index, n = %d", n).isFalse();
+        }
+    }
+
+    @Test
     void aThreadStuckInItsRangeLeavesTheRestToTheOthers() throws Exception {
         Assumptions.assumeTrue(Parallel.threads() >= 2, "needs a worker thread");
         Thread caller = Thread.currentThread();
