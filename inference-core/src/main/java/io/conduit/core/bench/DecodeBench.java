@@ -112,7 +112,7 @@ public final class DecodeBench {
     }
 
     /** FLOPs per token of the output projection alone (2 per multiply-add). */
-    public static long outputFlops(LoadedModel m) {
+    static long outputFlops(LoadedModel m) {
         return 2L * m.weights().output().rows() * m.weights().output().cols();
     }
 
