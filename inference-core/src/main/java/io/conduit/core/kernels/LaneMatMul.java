@@ -13,7 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <ul>
  *   <li>Batch 1-3: one super-group ({@code 8L} rows, 128 on AVX-512) per call streams its quants once per token
- *   into eight chains, each weight converted and scaled in registers ({@link #int8}, {@link #nibbles}).</li>
+ *   into eight chains, each weight converted and scaled in registers ({@link #int8}, {@link #nibbles}); where a
+ *   thread's share or a matrix starts or ends inside a super-group, half of one ({@link #TW} rows) in four chains
+ *   ({@link #int8Half}, {@link #nibblesHalf}).</li>
  *   <li>Batched: a K slice of half a super-group ({@link #TW} rows) is decoded once into floats ({@link #decode},
  *   k-major: the rows of element k side by side), then register tiles of 2 lane groups x 12 tokens (x 8 or x 4 for the
  *   rest of a batch, {@link #tokenGroup}) run over it with each activation broadcast from a token-interleaved copy
@@ -54,36 +56,46 @@ final class LaneMatMul {
 
     /** outs[i] = ws[i] x for {@code batch} rows of x; all copies share {@code cols}. */
     static void matmul(LaneRows[] ps, float[] x, int batch, float[][] outs) {
-        int[] first = new int[ps.length + 1];
-        for (int i = 0; i < ps.length; i++) first[i + 1] = first[i] + ps[i].superGroups();
-        int tiles = first[ps.length];
+        // Work is cut in halves of super-groups (TW rows) whatever the batch; halves past a matrix's last row are skipped.
+        int[] firstHalf = new int[ps.length + 1];
+        for (int i = 0; i < ps.length; i++) firstHalf[i + 1] = firstHalf[i] + (ps[i].rows() + TW - 1) / TW;
+        int halves = firstHalf[ps.length];
         if (batch < 4) {
-            // One contiguous run of super-groups per thread: one sequential stream each for the prefetchers.
-            int perThread = Math.max(1, tiles / Parallel.threads());
-            Parallel.forRange(tiles, perThread, (from, to) -> {
+            // One contiguous run of halves per thread, one sequential stream each for the prefetchers, streamed a whole
+            // super-group (8 chains) at a time, and a half (4 chains) only where a run starts or ends inside one or
+            // a matrix does. In halves, the threads' shares differ by at most 64 rows: in whole super-groups
+            // smol135m's 576-row projections (4.5 super-groups) went 3 to 2, and the padding past row 576 was read.
+            Parallel.forRange(halves, Math.max(1, halves / Parallel.threads()), (from, to) -> {
                 float[] one = ONE.get();
                 int m = 0;
-                for (int tile = from; tile < to; tile++) {
-                    while (tile >= first[m + 1]) m++;
+                for (int h = from; h < to; ) {
+                    while (h >= firstHalf[m + 1]) m++;
                     LaneRows p = ps[m];
-                    int sg = tile - first[m];
+                    int local = h - firstHalf[m], sg = local / 2;
+                    boolean whole = local % 2 == 0 && h + 1 < Math.min(to, firstHalf[m + 1]);
                     for (int t = 0; t < batch; t++) {
-                        if (p.mins() != null) nibblesK(p, sg, x, t * p.cols(), one);
-                        else if (p.nibbles()) nibbles(p, sg, x, t * p.cols(), one);
-                        else int8(p, sg, x, t * p.cols(), one);
-                        store(one, 0, outs[m], t * p.rows(), sg * p.width(), p.width(), p.rows());
+                        int xOff = t * p.cols();
+                        if (whole) {
+                            if (p.mins() != null) nibblesK(p, sg, x, xOff, one);
+                            else if (p.nibbles()) nibbles(p, sg, x, xOff, one);
+                            else int8(p, sg, x, xOff, one);
+                            store(one, 0, outs[m], t * p.rows(), sg * p.width(), p.width(), p.rows());
+                        } else {
+                            if (p.mins() != null) nibblesKHalf(p, sg, local % 2, x, xOff, one);
+                            else if (p.nibbles()) nibblesHalf(p, sg, local % 2, x, xOff, one);
+                            else int8Half(p, sg, local % 2, x, xOff, one);
+                            store(one, 0, outs[m], t * p.rows(), local * TW, TW, p.rows());
+                        }
                     }
+                    h += whole ? 2 : 1;
                 }
             });
             return;
         }
-        // Batched: tiles of half a super-group (TW = 4L rows), so the decoded slice stays at 128 KiB; with whole
-        // 128-row super-groups (256 KiB) prefill and batch 64 measured 10-25% slower. Halves past the last row are
-        // skipped.
-        int[] firstHalf = new int[ps.length + 1];
-        for (int i = 0; i < ps.length; i++) firstHalf[i + 1] = firstHalf[i] + (ps[i].rows() + TW - 1) / TW;
+        // Batched: tiles of half a super-group, so the decoded slice stays at 128 KiB; with whole 128-row super-groups
+        // (256 KiB) prefill and batch 64 measured 10-25% slower.
         float[] xt = interleaved(x, batch, ps[0].cols());
-        Parallel.forEach(firstHalf[ps.length], (from, to) -> {
+        Parallel.forEach(halves, (from, to) -> {
             float[] s = SCRATCH.get();
             float[] acc = ACC.get();
             if (acc.length < batch * TW) {
@@ -257,6 +269,71 @@ final class LaneMatMul {
         a5.intoArray(out, 5 * L);
         a6.intoArray(out, 6 * L);
         a7.intoArray(out, 7 * L);
+    }
+
+    /** {@link #int8} over half {@code half} of super-group {@code sg} (lane groups 4 half .. 4 half + 3): results to out[0..4L). */
+    static void int8Half(LaneRows p, int sg, int half, float[] x, int xOff, float[] out) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int run = p.run(), runs = p.cols() / run, w = p.width(), g0 = half * TW;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int qo = sg * p.cols() * w + g0, so = sg * runs * w + g0;
+        for (int b = 0; b < runs; b++, so += w) {
+            FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
+            FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
+            int xb = xOff + run * b;
+            for (int k = 0; k < run; k++, qo += w) {
+                FloatVector xv = FloatVector.broadcast(F, x[xb + k]);
+                a0 = Dequant.b2f(q, qo).mul(d0).fma(xv, a0);
+                a1 = Dequant.b2f(q, qo + L).mul(d1).fma(xv, a1);
+                a2 = Dequant.b2f(q, qo + 2 * L).mul(d2).fma(xv, a2);
+                a3 = Dequant.b2f(q, qo + 3 * L).mul(d3).fma(xv, a3);
+            }
+        }
+        a0.intoArray(out, 0);
+        a1.intoArray(out, L);
+        a2.intoArray(out, 2 * L);
+        a3.intoArray(out, 3 * L);
+    }
+
+    /**
+     * {@link #nibbles} over half {@code half} of super-group {@code sg}: its lane-group pairs 2 half and 2 half + 1, whose
+     * bytes sit 4L apart from the other half's in each step. Results to out[0..4L).
+     */
+    static void nibblesHalf(LaneRows p, int sg, int half, float[] x, int xOff, float[] out) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int blocks = p.blocks(), w = p.width(), g0 = half * TW;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int so = sg * blocks * w + g0;
+        for (int b = 0; b < blocks; b++, so += w) {
+            FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
+            FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
+            int qb = (sg * blocks + b) * 16 * w + g0; // nibbleOffset(sg * blocks + b, 0, 2 * half, L)
+            int xb = xOff + 32 * b;
+            for (int k = 0; k < 32; k++) {
+                int qo = qb + (k >> 1) * w + (k & 1) * 2 * L;
+                FloatVector xv = FloatVector.broadcast(F, x[xb + k]);
+                IntVector u = Dequant.u2i(q, qo);
+                a0 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d0).fma(xv, a0);
+                a1 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d1).fma(xv, a1);
+                u = Dequant.u2i(q, qo + L);
+                a2 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d2).fma(xv, a2);
+                a3 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d3).fma(xv, a3);
+            }
+        }
+        a0.intoArray(out, 0);
+        a1.intoArray(out, L);
+        a2.intoArray(out, 2 * L);
+        a3.intoArray(out, 3 * L);
+    }
+
+    /** {@link #nibblesK} over half {@code half} of super-group {@code sg}: results to out[0..4L). */
+    static void nibblesKHalf(LaneRows p, int sg, int half, float[] x, int xOff, float[] out) {
+        float[] chains = CHAINS.get();
+        java.util.Arrays.fill(chains, half * TW, half * TW + TW, 0f);
+        for (int b = 0; b < p.blocks(); b++) nibblesKBlock(p, sg, b, half, x, xOff, chains);
+        System.arraycopy(chains, half * TW, out, 0, TW);
     }
 
     /**

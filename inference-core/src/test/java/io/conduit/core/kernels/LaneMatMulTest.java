@@ -21,11 +21,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class LaneMatMulTest {
     static Stream<Arguments> cases() {
-        // rows: fewer than one super-group, one and a bit, several; cols: one block, and enough for several K slices
+        // rows: fewer than one super-group, one and a bit, several; cols: one block, and enough for several K slices.
+        // 300 rows are 5 halves of super-groups: at batch 1-3 two threads split them 3 + 2, so each runs a half
+        // (4 chains) inside a super-group and one where the matrix ends.
         Stream<Arguments> q8q4 = Stream.of(GgmlType.Q8_0, GgmlType.Q4_0).flatMap(t -> Stream.of(true, false).flatMap(nib ->
-                Stream.of(new int[]{5, 32}, new int[]{70, 96}, new int[]{131, 32 * 37}).map(rc -> Arguments.of(t, nib, rc[0], rc[1]))));
+                Stream.of(new int[]{5, 32}, new int[]{70, 96}, new int[]{131, 32 * 37}, new int[]{300, 96}).map(rc -> Arguments.of(t, nib, rc[0], rc[1]))));
         Stream<Arguments> q6k = Stream.of(GgmlType.Q6_K, GgmlType.Q4_K).flatMap(t -> Stream.of(new int[]{5, 256},
-                new int[]{131, 1280}).map(rc -> Arguments.of(t, t == GgmlType.Q4_K, rc[0], rc[1])));
+                new int[]{131, 1280}, new int[]{300, 256}).map(rc -> Arguments.of(t, t == GgmlType.Q4_K, rc[0], rc[1])));
         return Stream.concat(q8q4, q6k);
     }
 
