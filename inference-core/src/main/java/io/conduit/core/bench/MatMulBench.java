@@ -59,15 +59,24 @@ public final class MatMulBench {
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextDouble(-1, 1);
         float[] out = new float[batch * w.rows()];
         long budget = (long) (seconds * 1e9);
-        // Warm up for a third of the budget (C2 compiles the kernels), then the best of five timed slices.
-        long t0 = System.nanoTime();
-        int calls = 0;
-        while (System.nanoTime() - t0 < budget / 3 || calls < 3) {
-            MatMul.matmul(w, x, batch, out);
-            calls++;
+        // Warm up until half the budget has passed with no JIT compilation finishing and no window of calls 10% faster
+        // than the one before (C2 has compiled the kernels), then the best of five timed slices sized from the last
+        // window. A warm-up of fixed length was not enough on two cores: C2's threads share them with the kernel
+        // pool, and the first case of a quant was timed at milliseconds per call, still interpreted.
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        double perCallNs = Double.MAX_VALUE;
+        long t0 = System.nanoTime(), quietSince = t0, jitSeen = jit.getTotalCompilationTime();
+        while (System.nanoTime() - quietSince < budget / 2 && System.nanoTime() - t0 < 20 * budget) {
+            long w0 = System.nanoTime();
+            int calls = 0;
+            for (; System.nanoTime() - w0 < budget / 20 || calls < 3; calls++) MatMul.matmul(w, x, batch, out);
+            double window = (System.nanoTime() - w0) / (double) calls;
+            long jitNow = jit.getTotalCompilationTime();
+            if (window < 0.9 * perCallNs || jitNow != jitSeen) quietSince = System.nanoTime();
+            perCallNs = window;
+            jitSeen = jitNow;
         }
-        double perCallNs = (System.nanoTime() - t0) / (double) calls;
-        int perSlice = (int) Math.max(1, budget / 3 * 2 / 5 / perCallNs);
+        int perSlice = (int) Math.max(1, budget * 0.7 / 5 / perCallNs);
         long best = Long.MAX_VALUE, bestCpu = Long.MAX_VALUE;
         var cpu = java.lang.management.ManagementFactory.getThreadMXBean();
         for (int slice = 0; slice < 5; slice++) {
