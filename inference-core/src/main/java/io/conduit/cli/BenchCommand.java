@@ -59,6 +59,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quantize", description = "quantize float models (--quant f32|f16|bf16) on load: q8_0 or q4_0")
     String quantize;
 
+    @Option(names = "--cold-mb", defaultValue = "0", description = "matmul suite: rotate over copies of each matrix "
+            + "filling this many MiB (past the L3, as a decode step reads its weights from DRAM); 0 = one warm matrix")
+    long coldMb;
+
     @Option(names = "--json", description = "one JSON object per case, one per line")
     boolean json;
 
@@ -89,7 +93,7 @@ public final class BenchCommand implements Callable<Integer> {
                 for (String q : quants != null ? quants : List.of("q8_0")) {
                     MatMulBench.run(ModelShape.named(s), parseType(q),
                             new MatMulBench.Options(batchesGiven ? batches : new int[]{1, 4, 16, 64, 128},
-                                    Math.min(seconds, 3)), limits, sink);
+                                    Math.min(seconds, 3), coldMb << 20), limits, sink);
                 }
             }
             return 0;

@@ -26,8 +26,15 @@ public final class MatMulBench {
     public record Projection(String name, int rows, int cols) {
     }
 
-    /** Batch sizes to run and the time budget per (matrix, batch) case. */
-    public record Options(int[] batches, double seconds) {
+    /**
+     * Batch sizes to run, the time budget per (matrix, batch) case, and {@code coldBytes}: when positive, the calls rotate
+     * over copies of the matrix filling that many bytes, so that (past the L3) each call reads its weights from DRAM as
+     * a decode step does; 0 times one matrix, warm in cache after the first call.
+     */
+    public record Options(int[] batches, double seconds, long coldBytes) {
+        public Options(int[] batches, double seconds) {
+            this(batches, seconds, 0);
+        }
     }
 
     private MatMulBench() {
@@ -44,16 +51,22 @@ public final class MatMulBench {
                            Consumer<Map<String, Object>> sink) {
         for (Projection p : projections(shape)) {
             try (Arena arena = Arena.ofShared()) { // shared: the kernel pool's threads read it
-                WeightMatrix w = randomMatrix(arena, type, p.rows(), p.cols(), 31L * p.rows() + p.cols());
+                long seed = 31L * p.rows() + p.cols();
+                WeightMatrix first = randomMatrix(arena, type, p.rows(), p.cols(), seed);
+                WeightMatrix[] ws = new WeightMatrix[(int) Math.max(1, o.coldBytes() / first.byteSize())];
+                ws[0] = first;
+                for (int i = 1; i < ws.length; i++) ws[i] = randomMatrix(arena, type, p.rows(), p.cols(), seed + i);
                 for (int batch : o.batches()) {
-                    sink.accept(measure(shape, p, w, batch, o.seconds(), limits));
+                    sink.accept(measure(shape, p, ws, batch, o.seconds(), limits));
                 }
             }
         }
     }
 
-    static Map<String, Object> measure(ModelShape shape, Projection p, WeightMatrix w, int batch, double seconds,
+    static Map<String, Object> measure(ModelShape shape, Projection p, WeightMatrix[] ws, int batch, double seconds,
                                        MachineLimits limits) {
+        WeightMatrix w = ws[0];
+        int next = 0; // the copy the next call uses
         SplittableRandom rnd = new SplittableRandom(batch);
         float[] x = new float[batch * w.cols()];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextDouble(-1, 1);
@@ -69,7 +82,9 @@ public final class MatMulBench {
         while (System.nanoTime() - quietSince < budget / 2 && System.nanoTime() - t0 < 20 * budget) {
             long w0 = System.nanoTime();
             int calls = 0;
-            for (; System.nanoTime() - w0 < budget / 20 || calls < 3; calls++) MatMul.matmul(w, x, batch, out);
+            for (; System.nanoTime() - w0 < budget / 20 || calls < 3; calls++) {
+                MatMul.matmul(ws[next++ % ws.length], x, batch, out);
+            }
             double window = (System.nanoTime() - w0) / (double) calls;
             long jitNow = jit.getTotalCompilationTime();
             if (window < 0.9 * perCallNs || jitNow != jitSeen) quietSince = System.nanoTime();
@@ -81,7 +96,7 @@ public final class MatMulBench {
         var cpu = java.lang.management.ManagementFactory.getThreadMXBean();
         for (int slice = 0; slice < 5; slice++) {
             long s = System.nanoTime(), c = cpu.getCurrentThreadCpuTime();
-            for (int i = 0; i < perSlice; i++) MatMul.matmul(w, x, batch, out);
+            for (int i = 0; i < perSlice; i++) MatMul.matmul(ws[next++ % ws.length], x, batch, out);
             best = Math.min(best, (System.nanoTime() - s) / perSlice);
             bestCpu = Math.min(bestCpu, (cpu.getCurrentThreadCpuTime() - c) / perSlice);
         }
@@ -95,6 +110,8 @@ public final class MatMulBench {
         r.put("rows", w.rows());
         r.put("cols", w.cols());
         r.put("batch", batch);
+        r.put("weights", ws.length > 1 ? "cold" : "warm");
+        r.put("copies", ws.length);
         r.put("threads", limits.threads());
         r.put("us_per_call", DecodeBench.round(best / 1e3));
         r.put("gflops", DecodeBench.round(gflops));

@@ -52,6 +52,24 @@ class MatMulBenchSmokeTest {
     }
 
     @Test
+    void coldRunsRotateOverDistinctCopiesFillingTheBudget() {
+        ModelShape tiny = new ModelShape("tiny", "llama", 64, 1, 4, 2, 96, 100, 64);
+        MachineLimits limits = new MachineLimits(10, 100, 2, 256);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        long budget = 1 << 20;
+        MatMulBench.run(tiny, GgmlType.Q8_0, new MatMulBench.Options(new int[]{4}, 0.05, budget), limits, rows::add);
+        assertThat(rows).hasSize(4);
+        for (Map<String, Object> r : rows) {
+            long bytes = (long) num(r, "rows") * GgmlType.Q8_0.byteSize((int) num(r, "cols"));
+            assertThat(r).containsEntry("weights", "cold");
+            assertThat((int) num(r, "copies")).isEqualTo((int) (budget / bytes));
+        }
+        List<Map<String, Object>> warm = new ArrayList<>();
+        MatMulBench.run(tiny, GgmlType.Q8_0, new MatMulBench.Options(new int[]{4}, 0.05), limits, warm::add);
+        assertThat(warm).allSatisfy(r -> assertThat(r).containsEntry("weights", "warm").containsEntry("copies", 1));
+    }
+
+    @Test
     void benchMatricesAreWhatTheKernelsComputeOn() {
         try (Arena arena = Arena.ofShared()) {
             WeightMatrix w = MatMulBench.randomMatrix(arena, GgmlType.Q4_0, 13, 64, 5);
