@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  *   into eight chains, each weight converted and scaled in registers ({@link #int8}, {@link #nibbles}); where a
  *   thread's share or a matrix starts or ends inside a super-group, half of one ({@link #TW} rows) in four chains
  *   ({@link #int8Half}, {@link #nibblesHalf}).</li>
- *   <li>Batched: a K slice of half a super-group ({@link #TW} rows) is decoded once into floats ({@link #decode},
+ *   <li>Batched: a K slice of half a super-group ({@link #TW} rows; from batch 32 one lane-group pair, {@link
+ *   #tileRows}) is decoded once into floats ({@link #decode},
  *   k-major: the rows of element k side by side), then register tiles of 2 lane groups x 12 tokens (x 8 or x 4 for the
  *   rest of a batch, {@link #tokenGroup}) run over it with each activation broadcast from a token-interleaved copy
  *   ({@link #interleaved}): 24 FMAs per 2 vector loads and 12 broadcasts, no reductions (a
@@ -92,10 +93,13 @@ final class LaneMatMul {
             });
             return;
         }
-        // Batched: tiles of half a super-group, so the decoded slice stays at 128 KiB; with whole 128-row super-groups
-        // (256 KiB) prefill and batch 64 measured 10-25% slower.
+        // Batched: tiles of half a super-group (64 rows, a 512-k slice of 128 KiB), or from batch 32 of one lane-group
+        // pair (32 rows, 1024 k); with whole 128-row super-groups (256 KiB) prefill and batch 64 measured 10-25% slower.
+        int unit = tileRows(batch);
+        int[] firstTile = new int[ps.length + 1];
+        for (int i = 0; i < ps.length; i++) firstTile[i + 1] = firstTile[i] + (ps[i].rows() + unit - 1) / unit;
         float[] xt = interleaved(x, batch, ps[0].cols());
-        Parallel.forEach(halves, (from, to) -> {
+        Parallel.forEach(firstTile[ps.length], (from, to) -> {
             float[] s = SCRATCH.get();
             float[] acc = ACC.get();
             if (acc.length < batch * TW) {
@@ -104,10 +108,24 @@ final class LaneMatMul {
             }
             int m = 0;
             for (int tile = from; tile < to; tile++) {
-                while (tile >= firstHalf[m + 1]) m++;
-                tile(ps[m], tile - firstHalf[m], xt, batch, outs[m], s, acc);
+                while (tile >= firstTile[m + 1]) m++;
+                tile(ps[m], (tile - firstTile[m]) * unit, unit, xt, batch, outs[m], s, acc);
             }
         });
+    }
+
+    /** The smallest batch whose tiles are one lane-group pair. */
+    static final int PAIR_TILES_FROM_BATCH = 32;
+
+    /**
+     * Rows per batched tile: {@link #TW}, or from {@link #PAIR_TILES_FROM_BATCH} tokens a lane-group pair (2L). With many
+     * tokens per weight the decode pass is cheap, and pair tiles ran 3-12% faster on one thread at batch 32-128 (each
+     * register tile runs twice the k per call; smol135m's 576 columns make one slice, not 512 + 64); two threads also
+     * split smol135m's 9-half projections 9:9 instead of 5:4. At batch 16 the decode pass is ~25% of the time and
+     * decoding 2 lane groups per step instead of 4 cost 5-9%.
+     */
+    static int tileRows(int batch) {
+        return batch >= PAIR_TILES_FROM_BATCH ? 2 * L : TW;
     }
 
     /**
@@ -159,52 +177,57 @@ final class LaneMatMul {
     }
 
     /**
-     * Rows [half * TW, half * TW + TW) of a copy (lane groups 4 half .. 4 half + 3 of super-group half / 2) over the
-     * whole batch, K slice by K slice; accumulators carried in {@code acc} ([t][TW]).
+     * Rows [r0, r0 + w) of a copy ({@code w} is {@link #TW} or a lane-group pair, r0 a multiple of it) over the whole
+     * batch, K slice by K slice; accumulators carried in {@code acc} ([t][w]).
      */
-    private static void tile(LaneRows p, int half, float[] xt, int batch, float[] out, float[] s, float[] acc) {
-        int cols = p.cols(), blocks = p.blocks();
-        java.util.Arrays.fill(acc, 0, batch * TW, 0f);
-        int sliceBlocks = Math.max(1, SCRATCH_FLOATS / TW / 32);
+    private static void tile(LaneRows p, int r0, int w, float[] xt, int batch, float[] out, float[] s, float[] acc) {
+        int cols = p.cols(), blocks = p.blocks(), sg = r0 / p.width(), lane0 = r0 % p.width();
+        java.util.Arrays.fill(acc, 0, batch * w, 0f);
+        int sliceBlocks = Math.max(1, SCRATCH_FLOATS / w / 32);
         for (int b0 = 0; b0 < blocks; b0 += sliceBlocks) {
             int b1 = Math.min(blocks, b0 + sliceBlocks);
-            decode(p, half, b0, b1, s);
+            decode(p, sg, lane0, w, b0, b1, s);
             int k0 = 32 * b0, k1 = 32 * b1;
-            for (int pair = 0; pair < TW; pair += 2 * L) {
+            for (int pair = 0; pair < w; pair += 2 * L) {
                 for (int t = 0; t < batch; ) {
                     int tg = tokenGroup(batch - t);
-                    if (tg == 12) k2x12(s, TW, pair, xt, t * cols + 12 * k0, t, k1 - k0, acc);
-                    else if (tg == 8) k2x8(s, TW, pair, xt, t * cols + 8 * k0, t, k1 - k0, acc);
-                    else if (tg == 4) k2x4(s, TW, pair, xt, t * cols + 4 * k0, t, k1 - k0, acc);
-                    else k2x1(s, TW, pair, xt, t * cols + k0, t, k1 - k0, acc);
+                    if (tg == 12) k2x12(s, w, pair, xt, t * cols + 12 * k0, t, k1 - k0, acc);
+                    else if (tg == 8) k2x8(s, w, pair, xt, t * cols + 8 * k0, t, k1 - k0, acc);
+                    else if (tg == 4) k2x4(s, w, pair, xt, t * cols + 4 * k0, t, k1 - k0, acc);
+                    else k2x1(s, w, pair, xt, t * cols + k0, t, k1 - k0, acc);
                     t += tg;
                 }
             }
         }
-        for (int t = 0; t < batch; t++) store(acc, t * TW, out, t * p.rows(), half * TW, TW, p.rows());
+        for (int t = 0; t < batch; t++) store(acc, t * w, out, t * p.rows(), r0, w, p.rows());
+    }
+
+    /** {@link #decode(LaneRows, int, int, int, int, int, float[])} of half {@code half} of a super-group. */
+    static void decode(LaneRows p, int half, int b0, int b1, float[] s) {
+        decode(p, half / 2, (half % 2) * TW, TW, b0, b1, s);
     }
 
     /**
-     * Blocks [b0, b1) of the copy's rows [half * TW, half * TW + TW) as floats, k-major: element k of row half * TW
-     * + i at {@code s[(k - 32 b0) * TW + i]}.
+     * Blocks [b0, b1) of lanes [lane0, lane0 + w) of super-group {@code sg} (w is {@link #TW} or a lane-group pair) as
+     * floats, k-major: element k of lane lane0 + i at {@code s[(k - 32 b0) * w + i]}.
      */
-    static void decode(LaneRows p, int half, int b0, int b1, float[] s) {
+    static void decode(LaneRows p, int sg, int lane0, int w, int b0, int b1, float[] s) {
         byte[] q = p.quants();
         float[] d = p.scales(), mn = p.mins();
-        int blocks = p.blocks(), w = p.width(), sg = half / 2, g0 = (half % 2) * TW; // first lane of the half
+        int blocks = p.blocks(), sw = p.width(), pairs = w / (2 * L);
         for (int b = b0; b < b1; b++) {
-            int so = (sg * blocks + b) * w + g0;
-            int y = 32 * (b - b0) * TW;
+            int so = (sg * blocks + b) * sw + lane0;
+            int y = 32 * (b - b0) * w;
             if (p.nibbles()) {
                 int sgb = sg * blocks + b;
-                for (int pr = 0; pr < 2; pr++) { // this half's lane-group pairs: low nibbles group 2 pair, high 2 pair + 1
-                    int pair = g0 / (2 * L) + pr;
+                for (int pr = 0; pr < pairs; pr++) { // lane-group pairs: low nibbles group 2 pair, high 2 pair + 1
+                    int pair = lane0 / (2 * L) + pr;
                     FloatVector dl = FloatVector.fromArray(F, d, so + 2 * pr * L);
                     FloatVector dh = FloatVector.fromArray(F, d, so + (2 * pr + 1) * L);
                     if (mn != null) { // Q4_K: n * scale - min
                         FloatVector ml = FloatVector.fromArray(F, mn, so + 2 * pr * L);
                         FloatVector mh = FloatVector.fromArray(F, mn, so + (2 * pr + 1) * L);
-                        for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += TW) {
+                        for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += w) {
                             IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
                             u.selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dl).sub(ml).intoArray(s, z);
                             u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dh)
@@ -212,24 +235,34 @@ final class LaneMatMul {
                         }
                         continue;
                     }
-                    for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += TW) {
+                    for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += w) {
                         IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
                         u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(dl).intoArray(s, z);
                         u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(dh)
                                 .intoArray(s, z + L);
                     }
                 }
-            } else {
-                int run = p.run(), o = (sg * blocks + b) * 32 * w + g0, z = y;
+            } else if (pairs == 2) {
+                int run = p.run(), o = (sg * blocks + b) * 32 * sw + lane0, z = y;
                 for (int r0 = 0; r0 < 32; r0 += run) { // scale runs of this block (one, or two for Q6_K)
-                    int sr = (sg * p.cols() + 32 * b + r0) / run * w + g0;
+                    int sr = (sg * p.cols() + 32 * b + r0) / run * sw + lane0;
                     FloatVector d0 = FloatVector.fromArray(F, d, sr), d1 = FloatVector.fromArray(F, d, sr + L);
                     FloatVector d2 = FloatVector.fromArray(F, d, sr + 2 * L), d3 = FloatVector.fromArray(F, d, sr + 3 * L);
-                    for (int k = 0; k < run; k++, o += w, z += TW) {
+                    for (int k = 0; k < run; k++, o += sw, z += w) {
                         Dequant.b2f(q, o).mul(d0).intoArray(s, z);
                         Dequant.b2f(q, o + L).mul(d1).intoArray(s, z + L);
                         Dequant.b2f(q, o + 2 * L).mul(d2).intoArray(s, z + 2 * L);
                         Dequant.b2f(q, o + 3 * L).mul(d3).intoArray(s, z + 3 * L);
+                    }
+                }
+            } else { // one pair
+                int run = p.run(), o = (sg * blocks + b) * 32 * sw + lane0, z = y;
+                for (int r0 = 0; r0 < 32; r0 += run) {
+                    int sr = (sg * p.cols() + 32 * b + r0) / run * sw + lane0;
+                    FloatVector d0 = FloatVector.fromArray(F, d, sr), d1 = FloatVector.fromArray(F, d, sr + L);
+                    for (int k = 0; k < run; k++, o += sw, z += w) {
+                        Dequant.b2f(q, o).mul(d0).intoArray(s, z);
+                        Dequant.b2f(q, o + L).mul(d1).intoArray(s, z + L);
                     }
                 }
             }

@@ -23,11 +23,13 @@ class LaneMatMulTest {
     static Stream<Arguments> cases() {
         // rows: fewer than one super-group, one and a bit, several; cols: one block, and enough for several K slices.
         // 300 rows are 5 halves of super-groups: at batch 1-3 two threads split them 3 + 2, so each runs a half
-        // (4 chains) inside a super-group and one where the matrix ends.
+        // (4 chains) inside a super-group and one where the matrix ends. Batched, batches 4-29 run tiles of half a
+        // super-group and 45 and 64 tiles of a lane-group pair (LaneMatMul.tileRows).
         Stream<Arguments> q8q4 = Stream.of(GgmlType.Q8_0, GgmlType.Q4_0).flatMap(t -> Stream.of(true, false).flatMap(nib ->
-                Stream.of(new int[]{5, 32}, new int[]{70, 96}, new int[]{131, 32 * 37}, new int[]{300, 96}).map(rc -> Arguments.of(t, nib, rc[0], rc[1]))));
+                Stream.of(new int[]{5, 32}, new int[]{70, 96}, new int[]{131, 32 * 37}, new int[]{300, 96},
+                        new int[]{1000, 96}).map(rc -> Arguments.of(t, nib, rc[0], rc[1]))));
         Stream<Arguments> q6k = Stream.of(GgmlType.Q6_K, GgmlType.Q4_K).flatMap(t -> Stream.of(new int[]{5, 256},
-                new int[]{131, 1280}, new int[]{300, 256}).map(rc -> Arguments.of(t, t == GgmlType.Q4_K, rc[0], rc[1])));
+                new int[]{131, 1280}, new int[]{300, 256}, new int[]{1000, 256}).map(rc -> Arguments.of(t, t == GgmlType.Q4_K, rc[0], rc[1])));
         return Stream.concat(q8q4, q6k);
     }
 
@@ -62,26 +64,34 @@ class LaneMatMulTest {
         WeightMatrix w = MatMulTest.random(type, rows, cols, 11L * rows + cols);
         LaneRows p = LaneRows.pack(w, Dequant.L, nibbles);
         Assumptions.assumeTrue(LaneMatMul.runs(p));
-        int tw = LaneMatMul.TW, blocks = p.blocks();
+        int blocks = p.blocks();
         float[] row = new float[cols];
-        float[] s = new float[tw * 32 * blocks];
-        for (int half = 0; half < 2 * p.superGroups(); half++) {
-            int b0 = blocks / 2; // a slice that starts inside the row
-            LaneMatMul.decode(p, half, b0, blocks, s);
-            for (int i = 0; i < tw; i++) {
-                int r = half * tw + i;
-                if (r < rows) w.dequantizeRow(r, row, 0);
-                for (int k = 32 * b0; k < cols; k++) {
-                    float got = s[(k - 32 * b0) * tw + i];
-                    if (r < rows) {
-                        assertThat(Float.floatToRawIntBits(got)).as("row %d element %d", r, k)
-                                .isEqualTo(Float.floatToRawIntBits(row[k]));
-                    } else {
-                        assertThat(got).as("padding row %d element %d", r, k).isZero();
+        for (int tw : new int[]{LaneMatMul.TW, 2 * Dequant.L}) { // a half super-group, and a lane-group pair
+            float[] s = new float[tw * 32 * blocks];
+            for (int r0 = 0; r0 < p.superGroups() * p.width(); r0 += tw) {
+                int b0 = blocks / 2; // a slice that starts inside the row
+                LaneMatMul.decode(p, r0 / p.width(), r0 % p.width(), tw, b0, blocks, s);
+                for (int i = 0; i < tw; i++) {
+                    int r = r0 + i;
+                    if (r < rows) w.dequantizeRow(r, row, 0);
+                    for (int k = 32 * b0; k < cols; k++) {
+                        float got = s[(k - 32 * b0) * tw + i];
+                        if (r < rows) {
+                            assertThat(Float.floatToRawIntBits(got)).as("width %d row %d element %d", tw, r, k)
+                                    .isEqualTo(Float.floatToRawIntBits(row[k]));
+                        } else {
+                            assertThat(got).as("padding row %d element %d", r, k).isZero();
+                        }
                     }
                 }
             }
         }
+    }
+
+    @Test
+    void largeBatchesGetPairTiles() {
+        assertThat(LaneMatMul.tileRows(LaneMatMul.PAIR_TILES_FROM_BATCH - 1)).isEqualTo(LaneMatMul.TW);
+        assertThat(LaneMatMul.tileRows(LaneMatMul.PAIR_TILES_FROM_BATCH)).isEqualTo(2 * Dequant.L);
     }
 
     @Test
