@@ -323,10 +323,7 @@ final class LaneMatMul {
                 a3 = Dequant.b2f(q, qo + 3 * L).mul(d3).fma(xv, a3);
             }
         }
-        a0.intoArray(out, 0);
-        a1.intoArray(out, L);
-        a2.intoArray(out, 2 * L);
-        a3.intoArray(out, 3 * L);
+        store4(a0, a1, a2, a3, out);
     }
 
     /**
@@ -355,6 +352,11 @@ final class LaneMatMul {
                 a3 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d3).fma(xv, a3);
             }
         }
+        store4(a0, a1, a2, a3, out);
+    }
+
+    /** Four lane groups' chains to out[0..4L). */
+    private static void store4(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] out) {
         a0.intoArray(out, 0);
         a1.intoArray(out, L);
         a2.intoArray(out, 2 * L);
