@@ -43,7 +43,7 @@ class LaneMatMulTest {
         float[][] deq = new float[rows][cols];
         for (int r = 0; r < rows; r++) w.dequantizeRow(r, deq[r], 0);
         Random rnd = new Random(rows);
-        for (int batch : new int[]{1, 3, 4, 8, 13, 29, 45, 64}) {
+        for (int batch : new int[]{1, 3, 4, 8, 13, 16, 29, 45, 64}) {
             float[] x = MatMulTest.gaussian(rnd, batch * cols);
             float[] out = new float[batch * rows];
             LaneMatMul.matmul(new LaneRows[]{p}, x, batch, new float[][]{out});
