@@ -57,11 +57,9 @@ final class LaneMatMul {
 
     /** outs[i] = ws[i] x for {@code batch} rows of x; all copies share {@code cols}. */
     static void matmul(LaneRows[] ps, float[] x, int batch, float[][] outs) {
-        // Work is cut in halves of super-groups (TW rows) whatever the batch; halves past a matrix's last row are skipped.
-        int[] firstHalf = new int[ps.length + 1];
-        for (int i = 0; i < ps.length; i++) firstHalf[i + 1] = firstHalf[i] + (ps[i].rows() + TW - 1) / TW;
-        int halves = firstHalf[ps.length];
         if (batch < 4) {
+            int[] firstHalf = firstTiles(ps, TW);
+            int halves = firstHalf[ps.length];
             // One contiguous run of halves per thread, one sequential stream each for the prefetchers, streamed a whole
             // super-group (8 chains) at a time, and a half (4 chains) only where a run starts or ends inside one or
             // a matrix does. In halves, the threads' shares differ by at most 64 rows: in whole super-groups
@@ -96,8 +94,7 @@ final class LaneMatMul {
         // Batched: tiles of half a super-group (64 rows, a 512-k slice of 128 KiB), or from batch 32 of one lane-group
         // pair (32 rows, 1024 k); with whole 128-row super-groups (256 KiB) prefill and batch 64 measured 10-25% slower.
         int unit = tileRows(batch);
-        int[] firstTile = new int[ps.length + 1];
-        for (int i = 0; i < ps.length; i++) firstTile[i + 1] = firstTile[i] + (ps[i].rows() + unit - 1) / unit;
+        int[] firstTile = firstTiles(ps, unit);
         float[] xt = interleaved(x, batch, ps[0].cols());
         Parallel.forEach(firstTile[ps.length], (from, to) -> {
             float[] s = SCRATCH.get();
@@ -112,6 +109,16 @@ final class LaneMatMul {
                 tile(ps[m], (tile - firstTile[m]) * unit, unit, xt, batch, outs[m], s, acc);
             }
         });
+    }
+
+    /**
+     * Where each copy's work starts in one list of tiles of {@code unit} rows over all copies (the last entry is the
+     * count); tiles past a matrix's last row are not listed.
+     */
+    private static int[] firstTiles(LaneRows[] ps, int unit) {
+        int[] first = new int[ps.length + 1];
+        for (int i = 0; i < ps.length; i++) first[i + 1] = first[i] + (ps[i].rows() + unit - 1) / unit;
+        return first;
     }
 
     /** The smallest batch whose tiles are one lane-group pair. */
@@ -202,11 +209,6 @@ final class LaneMatMul {
         for (int t = 0; t < batch; t++) store(acc, t * w, out, t * p.rows(), r0, w, p.rows());
     }
 
-    /** {@link #decode(LaneRows, int, int, int, int, int, float[])} of half {@code half} of a super-group. */
-    static void decode(LaneRows p, int half, int b0, int b1, float[] s) {
-        decode(p, half / 2, (half % 2) * TW, TW, b0, b1, s);
-    }
-
     /**
      * Blocks [b0, b1) of lanes [lane0, lane0 + w) of super-group {@code sg} (w is {@link #TW} or a lane-group pair) as
      * floats, k-major: element k of lane lane0 + i at {@code s[(k - 32 b0) * w + i]}.
@@ -255,7 +257,7 @@ final class LaneMatMul {
                         Dequant.b2f(q, o + 3 * L).mul(d3).intoArray(s, z + 3 * L);
                     }
                 }
-            } else { // one pair
+            } else { // one pair: halves keep the 4-vector step above, decode is ~25% of a batch-16 matmul
                 int run = p.run(), o = (sg * blocks + b) * 32 * sw + lane0, z = y;
                 for (int r0 = 0; r0 < 32; r0 += run) {
                     int sr = (sg * p.cols() + 32 * b + r0) / run * sw + lane0;
