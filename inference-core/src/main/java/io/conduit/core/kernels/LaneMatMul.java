@@ -46,7 +46,7 @@ final class LaneMatMul {
      * 1-3 kernels index each load as their loop counter times a constant plus an invariant, the form C2 needs to hoist
      * the Vector API's bounds checks out of the loop. With the stride read from the copy the checks stayed in the loop
      * whenever a batched call had run first (any prefill), and batch-1 Q8_0 streamed 8 instead of 12-13 GB/s per thread
-     * on an Intel Xeon (session 8).
+     * on an Intel Xeon (docs/BENCHMARKS.md, session 8).
      */
     private static final int W = LaneRows.GROUPS * L;
     /** Rows per batched tile: half a super-group. */
