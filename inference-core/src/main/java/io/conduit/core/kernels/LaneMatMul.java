@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>Batched: a K slice of half a super-group ({@link #TW} rows; from batch 32 one lane-group pair, {@link
  *   #tileRows}) is decoded once into floats ({@link #decode},
  *   k-major: the rows of element k side by side), then register tiles of 2 lane groups x 12 tokens (x 8 or x 4 for the
- *   rest of a batch, {@link #tokenGroup}) run over it with each activation broadcast from a token-interleaved copy
+ *   rest of a batch, {@link #tokenGroup}; x 5 and x 4 on AVX2, {@link #SIXTEEN_REGISTERS}) run over it with each activation broadcast from a token-interleaved copy
  *   ({@link #interleaved}): 24 FMAs per 2 vector loads and 12 broadcasts, no reductions (a
  *   microbenchmark ran this loop at ~0.94 of the FMA peak from L2, against ~0.65 for the dot-product tiles it
  *   replaces, whose every output ended in a 16-lane reduction).</li>
@@ -146,11 +146,26 @@ final class LaneMatMul {
     /**
      * Tokens in the register tile that starts with {@code left} tokens of the batch to go: 12 while that leaves no 4-token
      * tail (k2x4, with 8 chains and a broadcast per 2 FMAs, ran at about half the rate of k2x12 at batch 64), so 16 go as
-     * 8 + 8 and 64 as 4 x 12 + 2 x 8; then 4, then single tokens.
+     * 8 + 8 and 64 as 4 x 12 + 2 x 8; then 4, then single tokens. With {@link #SIXTEEN_REGISTERS}: 5 while the rest
+     * still splits into 5s and 4s (64 = 12 x 5 + 4, 16 = 4 x 4), then 4, then single tokens.
      */
     static int tokenGroup(int left) {
+        if (SIXTEEN_REGISTERS) return left >= 5 && fivesAndFours(left - 5) ? 5 : left >= 4 ? 4 : 1;
         if (left >= 24 || (left >= 12 && left < 16)) return 12;
         return left >= 8 ? 8 : left >= 4 ? 4 : 1;
+    }
+
+    /**
+     * 256-bit vectors: an AVX2 core, with 16 vector registers. There k2x12 (24 accumulators) and k2x8 (16) spill, and so
+     * did a 2 x 6 tile (12 accumulators, 2 weights and 2 broadcasts in flight: C2 kept one accumulator on the stack, a
+     * store and reload in every step's dependency chain). Tiles are 2 x 5 and 2 x 4 instead: on a Zen 3 core, one
+     * thread at batch 64, 2 x 6 ran at 36-38 GFLOP/s, 2 x 4 at 37-55 and 2 x 5 at 45-62 (docs/BENCHMARKS.md, session 9).
+     */
+    static final boolean SIXTEEN_REGISTERS = L == 8;
+
+    /** Whether n tokens make whole 5- and 4-token tiles (so no single-token tiles are left). */
+    private static boolean fivesAndFours(int n) {
+        return n == 0 || n == 4 || n == 5 || (n >= 8 && n != 11);
     }
 
     private static final ThreadLocal<float[]> INTERLEAVED = ThreadLocal.withInitial(() -> new float[0]);
@@ -208,6 +223,7 @@ final class LaneMatMul {
                     int tg = tokenGroup(batch - t);
                     if (tg == 12) k2x12(s, w, pair, xt, t * cols + 12 * k0, t, k1 - k0, acc);
                     else if (tg == 8) k2x8(s, w, pair, xt, t * cols + 8 * k0, t, k1 - k0, acc);
+                    else if (tg == 5) k2x5(s, w, pair, xt, t * cols + 5 * k0, t, k1 - k0, acc);
                     else if (tg == 4) k2x4(s, w, pair, xt, t * cols + 4 * k0, t, k1 - k0, acc);
                     else k2x1(s, w, pair, xt, t * cols + k0, t, k1 - k0, acc);
                     t += tg;
@@ -615,6 +631,44 @@ final class LaneMatMul {
         b6.intoArray(acc, c + 6 * w + L);
         a7.intoArray(acc, c + 7 * w);
         b7.intoArray(acc, c + 7 * w + L);
+    }
+
+    /** 2 lane groups x 5 tokens, for 16-register machines ({@link #SIXTEEN_REGISTERS}): 2 loads and 5 broadcasts per 10 FMAs. */
+    private static void k2x5(float[] s, int w, int pair, float[] xt, int xo, int t, int n, float[] acc) {
+        int c = t * w + pair; // acc of token t, lane group pair; + w per token, + L for the second group
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        FloatVector a1 = FloatVector.fromArray(F, acc, c + w), b1 = FloatVector.fromArray(F, acc, c + w + L);
+        FloatVector a2 = FloatVector.fromArray(F, acc, c + 2 * w), b2 = FloatVector.fromArray(F, acc, c + 2 * w + L);
+        FloatVector a3 = FloatVector.fromArray(F, acc, c + 3 * w), b3 = FloatVector.fromArray(F, acc, c + 3 * w + L);
+        FloatVector a4 = FloatVector.fromArray(F, acc, c + 4 * w), b4 = FloatVector.fromArray(F, acc, c + 4 * w + L);
+        for (int k = 0, so = pair, xi = xo; k < n; k++, so += w, xi += 5) {
+            FloatVector w0 = FloatVector.fromArray(F, s, so), w1 = FloatVector.fromArray(F, s, so + L);
+            FloatVector y = FloatVector.broadcast(F, xt[xi]);
+            a0 = w0.fma(y, a0);
+            b0 = w1.fma(y, b0);
+            y = FloatVector.broadcast(F, xt[xi + 1]);
+            a1 = w0.fma(y, a1);
+            b1 = w1.fma(y, b1);
+            y = FloatVector.broadcast(F, xt[xi + 2]);
+            a2 = w0.fma(y, a2);
+            b2 = w1.fma(y, b2);
+            y = FloatVector.broadcast(F, xt[xi + 3]);
+            a3 = w0.fma(y, a3);
+            b3 = w1.fma(y, b3);
+            y = FloatVector.broadcast(F, xt[xi + 4]);
+            a4 = w0.fma(y, a4);
+            b4 = w1.fma(y, b4);
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+        a1.intoArray(acc, c + w);
+        b1.intoArray(acc, c + w + L);
+        a2.intoArray(acc, c + 2 * w);
+        b2.intoArray(acc, c + 2 * w + L);
+        a3.intoArray(acc, c + 3 * w);
+        b3.intoArray(acc, c + 3 * w + L);
+        a4.intoArray(acc, c + 4 * w);
+        b4.intoArray(acc, c + 4 * w + L);
     }
 
     /** 2 lane groups x 4 tokens (what is left of a batch after the 12-token tiles). */

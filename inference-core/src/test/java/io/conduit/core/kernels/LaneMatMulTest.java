@@ -43,7 +43,7 @@ class LaneMatMulTest {
         float[][] deq = new float[rows][cols];
         for (int r = 0; r < rows; r++) w.dequantizeRow(r, deq[r], 0);
         Random rnd = new Random(rows);
-        for (int batch : new int[]{1, 3, 4, 8, 13, 16, 29, 45, 64}) {
+        for (int batch : new int[]{1, 3, 4, 7, 8, 13, 16, 29, 45, 64}) {
             float[] x = MatMulTest.gaussian(rnd, batch * cols);
             float[] out = new float[batch * rows];
             LaneMatMul.matmul(new LaneRows[]{p}, x, batch, new float[][]{out});
@@ -85,6 +85,24 @@ class LaneMatMulTest {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void tokenGroupsCoverTheBatchInWideTiles() {
+        for (int batch = 4; batch <= 128; batch++) {
+            int sum = 0, singles = 0;
+            for (int left = batch; left > 0; ) {
+                int g = LaneMatMul.tokenGroup(left);
+                assertThat(g).as("batch %d, %d left", batch, left).isBetween(1, left);
+                if (g == 1) singles++;
+                sum += g;
+                left -= g;
+            }
+            assertThat(sum).isEqualTo(batch);
+            assertThat(singles).as("single-token tiles at batch %d", batch).isLessThan(4);
+            // 5s and 4s cover every batch from 12 on; 12-token tiles leave a remainder of up to 3.
+            if (LaneMatMul.SIXTEEN_REGISTERS && batch >= 12) assertThat(singles).as("batch %d", batch).isZero();
         }
     }
 
