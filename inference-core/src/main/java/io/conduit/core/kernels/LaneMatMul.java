@@ -60,7 +60,57 @@ final class LaneMatMul {
 
     /** Whether this machine runs the lane kernels (they assume the copy's lane count is the vector length). */
     static boolean runs(LaneRows p) {
-        return p.lanes() == L && L >= 8 && p.groups() == LaneRows.GROUPS && (!p.nibbles() || L == 16);
+        return p.lanes() == L && (L == 8 || L == 16) && p.groups() == LaneRows.GROUPS;
+    }
+
+    // Nibbles to floats, from zero-extended bytes: a byte holds one element of two lane groups (low nibble, high
+    // nibble). With 16 lanes a lane permute looks the value up (it reads only the index's low 4 bits, so the low nibble
+    // needs no mask); with 8 lanes a 16-entry table does not fit one vector, so the value is masked or shifted out and
+    // made a float ({@link #asFloat}). Both give the exact integer as a float, so both form the same products. The
+    // helpers are small enough for C2 to inline at any call site (MaxInlineSize, 35 bytecodes).
+
+    /** Low nibbles less 8 (Q4_0's values before the scale). */
+    private static FloatVector lowLess8(IntVector u) {
+        return less8(L == 16 ? u : u.and(0x0F));
+    }
+
+    /** High nibbles less 8. */
+    private static FloatVector highLess8(IntVector u) {
+        return less8(u.lanewise(VectorOperators.LSHR, 4));
+    }
+
+    /** Low nibbles (Q4_K's values before scale and min). */
+    private static FloatVector low(IntVector u) {
+        return nibble(L == 16 ? u : u.and(0x0F));
+    }
+
+    /** High nibbles. */
+    private static FloatVector high(IntVector u) {
+        return nibble(u.lanewise(VectorOperators.LSHR, 4));
+    }
+
+    /** n - 8 for nibbles n (with 16 lanes, only n's low 4 bits count). */
+    private static FloatVector less8(IntVector n) {
+        return L == 16 ? lookUp(n, NIBBLE_VALUES) : asFloat(n).sub(TWO_23 + 8);
+    }
+
+    /** n for nibbles n (with 16 lanes, only n's low 4 bits count). */
+    private static FloatVector nibble(IntVector n) {
+        return L == 16 ? lookUp(n, NIBBLES_0_15) : asFloat(n).sub(TWO_23);
+    }
+
+    private static FloatVector lookUp(IntVector index, IntVector table) {
+        return index.selectFrom(table).reinterpretAsFloats();
+    }
+
+    private static final float TWO_23 = 0x1p23f;
+
+    /**
+     * 2^23 + n for small non-negative n, as the bits of a float whose mantissa is n; less 2^23 (+ 8) it is exactly n
+     * (n - 8). An int-to-float in an OR and a subtract, with less code for C2 to inline than {@code convert(I2F)}.
+     */
+    private static FloatVector asFloat(IntVector n) {
+        return n.or(0x4B00_0000).reinterpretAsFloats();
     }
 
     /** outs[i] = ws[i] x for {@code batch} rows of x; all copies share {@code cols}. */
@@ -79,7 +129,9 @@ final class LaneMatMul {
                     while (h >= firstHalf[m + 1]) m++;
                     LaneRows p = ps[m];
                     int local = h - firstHalf[m], sg = local / 2;
-                    boolean whole = local % 2 == 0 && h + 1 < Math.min(to, firstHalf[m + 1]);
+                    // With 8 lanes, nibble copies stream in halves: the 8-chain nibble kernels overran C2's inlining
+                    // budget there (vector ops left as calls, the Java fallback ran: 0.1-2 GFLOP/s instead of 15).
+                    boolean whole = local % 2 == 0 && h + 1 < Math.min(to, firstHalf[m + 1]) && !(L == 8 && p.nibbles());
                     for (int t = 0; t < batch; t++) {
                         int xOff = t * p.cols();
                         if (whole) {
@@ -255,16 +307,16 @@ final class LaneMatMul {
                         FloatVector mh = FloatVector.fromArray(F, mn, so + (2 * pr + 1) * L);
                         for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += w) {
                             IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
-                            u.selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dl).sub(ml).intoArray(s, z);
-                            u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dh)
+                            low(u).mul(dl).sub(ml).intoArray(s, z);
+                            high(u).mul(dh)
                                     .sub(mh).intoArray(s, z + L);
                         }
                         continue;
                     }
                     for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += w) {
                         IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
-                        u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(dl).intoArray(s, z);
-                        u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(dh)
+                        lowLess8(u).mul(dl).intoArray(s, z);
+                        highLess8(u).mul(dh)
                                 .intoArray(s, z + L);
                     }
                 }
@@ -373,11 +425,11 @@ final class LaneMatMul {
                 int qo = qb + m * W + e * 2 * L;
                 FloatVector xv = FloatVector.broadcast(F, x[xb + 2 * m + e]);
                 IntVector u = Dequant.u2i(q, qo);
-                a0 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d0).fma(xv, a0);
-                a1 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d1).fma(xv, a1);
+                a0 = lowLess8(u).mul(d0).fma(xv, a0);
+                a1 = highLess8(u).mul(d1).fma(xv, a1);
                 u = Dequant.u2i(q, qo + L);
-                a2 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d2).fma(xv, a2);
-                a3 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d3).fma(xv, a3);
+                a2 = lowLess8(u).mul(d2).fma(xv, a2);
+                a3 = highLess8(u).mul(d3).fma(xv, a3);
             }
         }
         store4(a0, a1, a2, a3, out);
@@ -400,7 +452,7 @@ final class LaneMatMul {
     }
 
     /**
-     * Super-group {@code sg} (Q4_0 nibbles, 16 lanes, 8 lane groups) times one activation row. Each byte holds one
+     * Super-group {@code sg} (Q4_0 nibbles, 16 lanes only, 8 lane groups) times one activation row. Each byte holds one
      * element of two groups' rows ({@link LaneRows#nibbleOffset}): one widening serves two chains, the low nibble
      * and the high one each looked up as {@code n - 8} (a lane permute, which reads only an index's low 4 bits),
      * then times the row's scale.
@@ -422,17 +474,17 @@ final class LaneMatMul {
                 int qo = qb + m * W + e * 2 * L; // pairs 0-1 here, 2-3 half a step (4L bytes) on
                 FloatVector xv = FloatVector.broadcast(F, x[xb + 2 * m + e]);
                 IntVector u = Dequant.u2i(q, qo);
-                a0 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d0).fma(xv, a0);
-                a1 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d1).fma(xv, a1);
+                a0 = lowLess8(u).mul(d0).fma(xv, a0);
+                a1 = highLess8(u).mul(d1).fma(xv, a1);
                 u = Dequant.u2i(q, qo + L);
-                a2 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d2).fma(xv, a2);
-                a3 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d3).fma(xv, a3);
+                a2 = lowLess8(u).mul(d2).fma(xv, a2);
+                a3 = highLess8(u).mul(d3).fma(xv, a3);
                 u = Dequant.u2i(q, qo + 4 * L);
-                a4 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d4).fma(xv, a4);
-                a5 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d5).fma(xv, a5);
+                a4 = lowLess8(u).mul(d4).fma(xv, a4);
+                a5 = highLess8(u).mul(d5).fma(xv, a5);
                 u = Dequant.u2i(q, qo + 5 * L);
-                a6 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d6).fma(xv, a6);
-                a7 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d7).fma(xv, a7);
+                a6 = lowLess8(u).mul(d6).fma(xv, a6);
+                a7 = highLess8(u).mul(d7).fma(xv, a7);
             }
         }
         a0.intoArray(out, 0);
@@ -481,11 +533,11 @@ final class LaneMatMul {
             int qo = qb + m * W + e * 2 * L;
             FloatVector xv = FloatVector.broadcast(F, x[xb + 2 * m + e]);
             IntVector u = Dequant.u2i(q, qo);
-            a0 = u.selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(d0).sub(m0).fma(xv, a0);
-            a1 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(d1).sub(m1).fma(xv, a1);
+            a0 = low(u).mul(d0).sub(m0).fma(xv, a0);
+            a1 = high(u).mul(d1).sub(m1).fma(xv, a1);
             u = Dequant.u2i(q, qo + L);
-            a2 = u.selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(d2).sub(m2).fma(xv, a2);
-            a3 = u.lanewise(VectorOperators.LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(d3).sub(m3).fma(xv, a3);
+            a2 = low(u).mul(d2).sub(m2).fma(xv, a2);
+            a3 = high(u).mul(d3).sub(m3).fma(xv, a3);
         }
         a0.intoArray(chains, g0);
         a1.intoArray(chains, g0 + L);

@@ -88,7 +88,7 @@ public final class MatMul {
             return;
         }
         if (batch < 4 && (Dequant.fused(ws[0].type()) || Dequant.fusedK(ws[0].type()))) { // one type (above)
-            // Decode without a lane copy (too big for the heap, or no 16-lane kernel for the type): each row read once
+            // Decode without a lane copy (too big for the heap, or no lane kernel for this vector length): each row read once
             // from the file layout straight into its FMA chain, one method per type so the JIT compiles (and profiles)
             // each on its own: sharing one method between Q8_0 and Q4_0 models in a JVM measured up to 2.5x slower
             // after the second type showed up.

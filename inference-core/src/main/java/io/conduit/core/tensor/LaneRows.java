@@ -38,11 +38,12 @@ public final class LaneRows {
     /**
      * Whether 4-bit weights are read as nibbles: Q4_0 and Q4_K lane copies. {@code
      * conduit.q4.kernel} (system property, first) or {@code CONDUIT_Q4_KERNEL} (environment) set to {@code int8}
-     * (Q4_0 widened to int8, Q4_K read from the file) or {@code nibble}; by default nibbles wherever the 16-lane
-     * nibble kernels run.
+     * (Q4_0 widened to int8, Q4_K read from the file) or {@code nibble}; by default nibbles wherever the nibble
+     * kernels run (8 or 16 float lanes: AVX2 or AVX-512).
      */
     public static final boolean Q4_NIBBLES = q4Nibbles(System.getProperty("conduit.q4.kernel"),
-            System.getenv("CONDUIT_Q4_KERNEL"), FloatVector.SPECIES_PREFERRED.length() == 16);
+            System.getenv("CONDUIT_Q4_KERNEL"), FloatVector.SPECIES_PREFERRED.length() == 16
+                    || FloatVector.SPECIES_PREFERRED.length() == 8);
 
 
     private final GgmlType type;
@@ -207,8 +208,8 @@ public final class LaneRows {
 
     /**
      * The Q4_0 layout for an override ({@code property} first, then {@code env}: {@code int8} or {@code nibble},
-     * any case; anything else is ignored) and whether this CPU runs the nibble kernel ({@code nibbleKernel}: 16
-     * float lanes). {@code nibble} without the kernel falls back to int8.
+     * any case; anything else is ignored) and whether this CPU runs the nibble kernel ({@code nibbleKernel}: 8 or
+     * 16 float lanes). {@code nibble} without the kernel falls back to int8.
      */
     static boolean q4Nibbles(String property, String env, boolean nibbleKernel) {
         for (String v : new String[]{property, env}) {
