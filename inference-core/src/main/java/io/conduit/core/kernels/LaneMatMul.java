@@ -129,13 +129,12 @@ final class LaneMatMul {
                     while (h >= firstHalf[m + 1]) m++;
                     LaneRows p = ps[m];
                     int local = h - firstHalf[m], sg = local / 2;
-                    // With 8 lanes, nibble copies stream in halves: the 8-chain nibble kernels overran C2's inlining
-                    // budget there (vector ops left as calls, the Java fallback ran: 0.1-2 GFLOP/s instead of 15).
-                    boolean whole = local % 2 == 0 && h + 1 < Math.min(to, firstHalf[m + 1]) && !(L == 8 && p.nibbles());
+                    boolean whole = local % 2 == 0 && h + 1 < Math.min(to, firstHalf[m + 1]);
                     for (int t = 0; t < batch; t++) {
                         int xOff = t * p.cols();
                         if (whole) {
                             if (p.mins() != null) nibblesK(p, sg, x, xOff, one);
+                            else if (p.nibbles() && L == 8) nibblesByBlock(p, sg, x, xOff, one);
                             else if (p.nibbles()) nibbles(p, sg, x, xOff, one);
                             else int8(p, sg, x, xOff, one);
                             store(one, 0, outs[m], t * p.rows(), sg * p.width(), p.width(), p.rows());
@@ -495,6 +494,51 @@ final class LaneMatMul {
         a5.intoArray(out, 5 * L);
         a6.intoArray(out, 6 * L);
         a7.intoArray(out, 7 * L);
+    }
+
+    /**
+     * {@link #nibbles} with 8 lanes, where its 8 chains in one loop overran C2's inlining budget (vector ops left as
+     * calls, run by the Java fallback: 0.1-2 GFLOP/s instead of ~15): as {@link #nibblesK}, each block in two 4-chain
+     * passes, the second reading the block's 1 KiB from L1. One thread, l1b from DRAM: 17-18.5 GFLOP/s, against 14-16
+     * streaming half super-groups (two passes over each super-group's lines).
+     */
+    static void nibblesByBlock(LaneRows p, int sg, float[] x, int xOff, float[] out) {
+        float[] chains = CHAINS.get();
+        java.util.Arrays.fill(chains, 0f);
+        int blocks = p.blocks();
+        for (int b = 0; b < blocks; b++) {
+            nibblesBlock(p, sg, b, 0, x, xOff, chains);
+            nibblesBlock(p, sg, b, 1, x, xOff, chains);
+        }
+        System.arraycopy(chains, 0, out, 0, LaneRows.GROUPS * L);
+    }
+
+    /** Block b of super-group sg (Q4_0 nibbles), lane groups 4 half .. 4 half + 3: chains from and back to chains[4 half L ..]. */
+    private static void nibblesBlock(LaneRows p, int sg, int b, int half, float[] x, int xOff, float[] chains) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int g0 = half * 4 * L;
+        int so = (sg * p.blocks() + b) * W + g0;
+        FloatVector a0 = FloatVector.fromArray(F, chains, g0), a1 = FloatVector.fromArray(F, chains, g0 + L);
+        FloatVector a2 = FloatVector.fromArray(F, chains, g0 + 2 * L), a3 = FloatVector.fromArray(F, chains, g0 + 3 * L);
+        FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
+        FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
+        int qb = (sg * p.blocks() + b) * 16 * W + half * 4 * L; // this half's line of each step
+        int xb = xOff + 32 * b;
+        for (int m = 0; m < 16; m++) for (int e = 0; e < 2; e++) { // k = 2m + e
+            int qo = qb + m * W + e * 2 * L;
+            FloatVector xv = FloatVector.broadcast(F, x[xb + 2 * m + e]);
+            IntVector u = Dequant.u2i(q, qo);
+            a0 = lowLess8(u).mul(d0).fma(xv, a0);
+            a1 = highLess8(u).mul(d1).fma(xv, a1);
+            u = Dequant.u2i(q, qo + L);
+            a2 = lowLess8(u).mul(d2).fma(xv, a2);
+            a3 = highLess8(u).mul(d3).fma(xv, a3);
+        }
+        a0.intoArray(chains, g0);
+        a1.intoArray(chains, g0 + L);
+        a2.intoArray(chains, g0 + 2 * L);
+        a3.intoArray(chains, g0 + 3 * L);
     }
 
     /**

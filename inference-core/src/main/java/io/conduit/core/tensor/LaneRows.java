@@ -35,16 +35,25 @@ public final class LaneRows {
     private static final ValueLayout.OfShort LE_SHORT =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /**
-     * Whether 4-bit weights are read as nibbles: Q4_0 and Q4_K lane copies. {@code
-     * conduit.q4.kernel} (system property, first) or {@code CONDUIT_Q4_KERNEL} (environment) set to {@code int8}
-     * (Q4_0 widened to int8, Q4_K read from the file) or {@code nibble}; by default nibbles wherever the nibble
-     * kernels run (8 or 16 float lanes: AVX2 or AVX-512).
-     */
-    public static final boolean Q4_NIBBLES = q4Nibbles(System.getProperty("conduit.q4.kernel"),
-            System.getenv("CONDUIT_Q4_KERNEL"), FloatVector.SPECIES_PREFERRED.length() == 16
-                    || FloatVector.SPECIES_PREFERRED.length() == 8);
+    /** Whether this machine runs the nibble kernels: 8 or 16 float lanes (AVX2 or AVX-512). */
+    private static final boolean NIBBLE_KERNEL =
+            FloatVector.SPECIES_PREFERRED.length() == 8 || FloatVector.SPECIES_PREFERRED.length() == 16;
 
+    /**
+     * Whether Q4_0 copies keep 4-bit nibbles rather than int8. {@code conduit.q4.kernel} (system property, first) or
+     * {@code CONDUIT_Q4_KERNEL} (environment) set to {@code int8} or {@code nibble} chooses; by default nibbles with 16
+     * lanes only. With 8 (AVX2) batch 1 is bound by vector ops rather than bytes, and the int8 copy, with fewer ops per
+     * weight, decoded l1b 1.25-1.35x faster on a Zen 3 (docs/BENCHMARKS.md, session 9).
+     */
+    public static final boolean Q4_0_NIBBLES = q4Nibbles(System.getProperty("conduit.q4.kernel"),
+            System.getenv("CONDUIT_Q4_KERNEL"), NIBBLE_KERNEL, FloatVector.SPECIES_PREFERRED.length() == 16);
+
+    /**
+     * Whether Q4_K matrices get a (nibble) copy: wherever the nibble kernels run, unless the same override asks for
+     * {@code int8}, which reads Q4_K from the file layout instead.
+     */
+    public static final boolean Q4_K_NIBBLES = q4Nibbles(System.getProperty("conduit.q4.kernel"),
+            System.getenv("CONDUIT_Q4_KERNEL"), NIBBLE_KERNEL, true);
 
     private final GgmlType type;
     private final boolean nibbles;
@@ -78,7 +87,7 @@ public final class LaneRows {
 
     /** The copy for this machine's vector length; null for other types or when it does not fit the heap. */
     static LaneRows pack(WeightMatrix w) {
-        return pack(w, FloatVector.SPECIES_PREFERRED.length(), Q4_NIBBLES);
+        return pack(w, FloatVector.SPECIES_PREFERRED.length(), w.type() == GgmlType.Q4_K ? Q4_K_NIBBLES : Q4_0_NIBBLES);
     }
 
     /**
@@ -207,18 +216,18 @@ public final class LaneRows {
     }
 
     /**
-     * The Q4_0 layout for an override ({@code property} first, then {@code env}: {@code int8} or {@code nibble},
-     * any case; anything else is ignored) and whether this CPU runs the nibble kernel ({@code nibbleKernel}: 8 or
-     * 16 float lanes). {@code nibble} without the kernel falls back to int8.
+     * Nibbles or int8 for an override ({@code property} first, then {@code env}: {@code int8} or {@code nibble}, any
+     * case; anything else is ignored), whether this CPU runs the nibble kernels, and the choice without an override.
+     * {@code nibble} without the kernels falls back to int8.
      */
-    static boolean q4Nibbles(String property, String env, boolean nibbleKernel) {
+    static boolean q4Nibbles(String property, String env, boolean nibbleKernel, boolean byDefault) {
         for (String v : new String[]{property, env}) {
             if (v == null) continue;
             String k = v.trim().toLowerCase(Locale.ROOT);
             if (k.equals("int8")) return false;
             if (k.equals("nibble")) return nibbleKernel;
         }
-        return nibbleKernel;
+        return nibbleKernel && byDefault;
     }
 
     /** A copy's arrays: quants, one scale per block and row, and (with mins) one min. */

@@ -77,9 +77,9 @@ class DecodeBatchesTest {
         assertThat(MatMulTest.random(GgmlType.Q8_0, 5, 64, 1).lanes()).isNotNull();
         assertThat(MatMulTest.random(GgmlType.Q6_K, 5, 256, 1).lanes()).isNotNull();
         LaneRows q4 = MatMulTest.random(GgmlType.Q4_0, 5, 64, 1).lanes();
-        assertThat(q4.nibbles()).isEqualTo(LaneRows.Q4_NIBBLES);
+        assertThat(q4.nibbles()).isEqualTo(LaneRows.Q4_0_NIBBLES);
         // Q4_K is copied only as nibbles (read from the file layout when the override asks for int8)
-        assertThat(MatMulTest.random(GgmlType.Q4_K, 5, 256, 1).lanes() != null).isEqualTo(LaneRows.Q4_NIBBLES);
+        assertThat(MatMulTest.random(GgmlType.Q4_K, 5, 256, 1).lanes() != null).isEqualTo(LaneRows.Q4_K_NIBBLES);
     }
 
     @Test
