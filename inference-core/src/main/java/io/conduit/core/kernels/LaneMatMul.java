@@ -107,7 +107,7 @@ final class LaneMatMul {
 
     /**
      * 2^23 + n for small non-negative n, as the bits of a float whose mantissa is n; less 2^23 (+ 8) it is exactly n
-     * (n - 8). An int-to-float in an OR and a subtract, with less code for C2 to inline than {@code convert(I2F)}.
+     * (n - 8): an exact int-to-float (and the bias) in an OR and a subtract.
      */
     private static FloatVector asFloat(IntVector n) {
         return n.or(0x4B00_0000).reinterpretAsFloats();
@@ -767,7 +767,7 @@ final class LaneMatMul {
         b4.intoArray(acc, c + 4 * w + L);
     }
 
-    /** 2 lane groups x 4 tokens (what is left of a batch after the 12-token tiles). */
+    /** 2 lane groups x 4 tokens: the rest of a batch after 12- or 5-token tiles (and all of batch 16 with 16 registers). */
     private static void k2x4(float[] s, int w, int pair, float[] xt, int xo, int t, int n, float[] acc) {
         int c = t * w + pair; // acc of token t, lane group pair; + w per token, + L for the second group
         FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
