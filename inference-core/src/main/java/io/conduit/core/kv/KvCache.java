@@ -110,7 +110,20 @@ public final class KvCache {
         }
         float[] kt = keys[layer];
         int base = block * blockSize * kvDim + headOff * blockSize;
-        for (int g = 0; g < heads; g++) {
+        int g = 0;
+        // Query heads of one KV head (GQA) two at a time: each key vector loaded once for both.
+        for (; g + 2 <= heads; g += 2) {
+            int qo = qOff + g * n, so = sOff + g * stride - o0;
+            int o = o0;
+            for (; o + L <= Math.min(o1 + L - 1, blockSize); o += L) {
+                keyScoresVector2(kt, base + o, q, qo, qo + n, n, scores, so + o, so + stride + o);
+            }
+            for (; o < o1; o++) {
+                scores[so + o] = keyScore(kt, base + o, q, qo, n);
+                scores[so + stride + o] = keyScore(kt, base + o, q, qo + n, n);
+            }
+        }
+        for (; g < heads; g++) {
             int qo = qOff + g * n;
             int so = sOff + g * stride - o0;
             int o = o0;
@@ -146,6 +159,37 @@ public final class KvCache {
         if (d + 1 < n) c1 = FloatVector.fromArray(F, kt, at + (d + 1) * b).fma(FloatVector.broadcast(F, q[qo + d + 1]), c1);
         if (d + 2 < n) c2 = FloatVector.fromArray(F, kt, at + (d + 2) * b).fma(FloatVector.broadcast(F, q[qo + d + 2]), c2);
         c0.add(c1).add(c2.add(c3)).intoArray(scores, to);
+    }
+
+    /** {@link #keyScoresVector} for two query heads (q at qa and qb, scores to ta and tb), each key vector loaded once. */
+    private void keyScoresVector2(float[] kt, int at, float[] q, int qa, int qb, int n, float[] scores, int ta, int tb) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, e0 = c0, e1 = c0, e2 = c0, e3 = c0;
+        int b = blockSize;
+        int d = 0;
+        for (; d + 4 <= n; d += 4) {
+            int i = at + d * b;
+            FloatVector k = FloatVector.fromArray(F, kt, i);
+            c0 = k.fma(FloatVector.broadcast(F, q[qa + d]), c0);
+            e0 = k.fma(FloatVector.broadcast(F, q[qb + d]), e0);
+            k = FloatVector.fromArray(F, kt, i + b);
+            c1 = k.fma(FloatVector.broadcast(F, q[qa + d + 1]), c1);
+            e1 = k.fma(FloatVector.broadcast(F, q[qb + d + 1]), e1);
+            k = FloatVector.fromArray(F, kt, i + 2 * b);
+            c2 = k.fma(FloatVector.broadcast(F, q[qa + d + 2]), c2);
+            e2 = k.fma(FloatVector.broadcast(F, q[qb + d + 2]), e2);
+            k = FloatVector.fromArray(F, kt, i + 3 * b);
+            c3 = k.fma(FloatVector.broadcast(F, q[qa + d + 3]), c3);
+            e3 = k.fma(FloatVector.broadcast(F, q[qb + d + 3]), e3);
+        }
+        for (int j = 0; d + j < n; j++) { // the tail of n, chain j as in keyScoresVector
+            FloatVector k = FloatVector.fromArray(F, kt, at + (d + j) * b);
+            FloatVector ya = FloatVector.broadcast(F, q[qa + d + j]), yb = FloatVector.broadcast(F, q[qb + d + j]);
+            if (j == 0) { c0 = k.fma(ya, c0); e0 = k.fma(yb, e0); }
+            else if (j == 1) { c1 = k.fma(ya, c1); e1 = k.fma(yb, e1); }
+            else { c2 = k.fma(ya, c2); e2 = k.fma(yb, e2); }
+        }
+        c0.add(c1).add(c2.add(c3)).intoArray(scores, ta);
+        e0.add(e1).add(e2.add(e3)).intoArray(scores, tb);
     }
 
     /** One position's score, the recipe of one lane of {@link #keyScoresVector}. */
