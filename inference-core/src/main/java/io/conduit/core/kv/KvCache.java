@@ -115,7 +115,7 @@ public final class KvCache {
         for (; g + 2 <= heads; g += 2) {
             int qo = qOff + g * n, so = sOff + g * stride - o0;
             int o = o0;
-            for (; o + L <= Math.min(o1 + L - 1, blockSize); o += L) {
+            for (; o < o1 && o + L <= blockSize; o += L) { // as the single-head loop below
                 keyScoresVector2(kt, base + o, q, qo, qo + n, n, scores, so + o, so + stride + o);
             }
             for (; o < o1; o++) {
