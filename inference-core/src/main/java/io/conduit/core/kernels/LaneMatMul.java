@@ -6,6 +6,8 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import static jdk.incubator.vector.VectorOperators.LSHR;
+
 /**
  * The projection over {@link LaneRows} copies (Q8_0, Q4_0, Q4_K, Q6_K): one vector lane per weight row. Every output is one
  * recipe, whatever the batch: {@code acc = 0; for k = 0, 1, ..., K-1: acc = fma(w[r][k], x[t][k], acc)}, with
@@ -64,43 +66,33 @@ final class LaneMatMul {
     }
 
     // Nibbles to floats, from zero-extended bytes: a byte holds one element of two lane groups (low nibble, high
-    // nibble). With 16 lanes a lane permute looks the value up (it reads only the index's low 4 bits, so the low nibble
-    // needs no mask); with 8 lanes a 16-entry table does not fit one vector, so the value is masked or shifted out and
-    // made a float ({@link #asFloat}). Both give the exact integer as a float, so both form the same products. The
-    // helpers are small enough for C2 to inline at any call site (MaxInlineSize, 35 bytecodes).
+    // nibble). Both ways below give the exact integer as a float, so both form the same products.
+    // - 16 lanes: a lane permute looks the value up (it reads only the index's low 4 bits, so the low nibble needs no
+    //   mask), written out at each call site. Behind a shared helper C2 compiled the permute and the shift as calls
+    //   with boxed vectors, having no receiver type for them at parse time: Q4_0 batch 1 fell from ~72 to ~13 GFLOP/s
+    //   on a Zen 5 core, and batch 16 lost 3-13% (docs/BENCHMARKS.md, session 10).
+    // - 8 lanes: a 16-entry table does not fit one vector, so the helpers below mask or shift the value out and make it
+    //   a float ({@link #asFloat}). They are small enough for C2 to inline at any call site (MaxInlineSize, 35
+    //   bytecodes).
 
-    /** Low nibbles less 8 (Q4_0's values before the scale). */
+    /** Low nibbles less 8 (Q4_0's values before the scale), with 8 lanes. */
     private static FloatVector lowLess8(IntVector u) {
-        return less8(L == 16 ? u : u.and(0x0F));
+        return asFloat(u.and(0x0F)).sub(TWO_23 + 8);
     }
 
-    /** High nibbles less 8. */
+    /** High nibbles less 8, with 8 lanes. */
     private static FloatVector highLess8(IntVector u) {
-        return less8(u.lanewise(VectorOperators.LSHR, 4));
+        return asFloat(u.lanewise(LSHR, 4)).sub(TWO_23 + 8);
     }
 
-    /** Low nibbles (Q4_K's values before scale and min). */
+    /** Low nibbles (Q4_K's values before scale and min), with 8 lanes. */
     private static FloatVector low(IntVector u) {
-        return nibble(L == 16 ? u : u.and(0x0F));
+        return asFloat(u.and(0x0F)).sub(TWO_23);
     }
 
-    /** High nibbles. */
+    /** High nibbles, with 8 lanes. */
     private static FloatVector high(IntVector u) {
-        return nibble(u.lanewise(VectorOperators.LSHR, 4));
-    }
-
-    /** n - 8 for nibbles n (with 16 lanes, only n's low 4 bits count). */
-    private static FloatVector less8(IntVector n) {
-        return L == 16 ? lookUp(n, NIBBLE_VALUES) : asFloat(n).sub(TWO_23 + 8);
-    }
-
-    /** n for nibbles n (with 16 lanes, only n's low 4 bits count). */
-    private static FloatVector nibble(IntVector n) {
-        return L == 16 ? lookUp(n, NIBBLES_0_15) : asFloat(n).sub(TWO_23);
-    }
-
-    private static FloatVector lookUp(IntVector index, IntVector table) {
-        return index.selectFrom(table).reinterpretAsFloats();
+        return asFloat(u.lanewise(LSHR, 4)).sub(TWO_23);
     }
 
     private static final float TWO_23 = 0x1p23f;
@@ -306,17 +298,21 @@ final class LaneMatMul {
                         FloatVector mh = FloatVector.fromArray(F, mn, so + (2 * pr + 1) * L);
                         for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += w) {
                             IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
-                            low(u).mul(dl).sub(ml).intoArray(s, z);
-                            high(u).mul(dh)
-                                    .sub(mh).intoArray(s, z + L);
+                            FloatVector lo = L == 16 ? u.selectFrom(NIBBLES_0_15).reinterpretAsFloats() : low(u);
+                            FloatVector hi = L == 16
+                                    ? u.lanewise(LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats() : high(u);
+                            lo.mul(dl).sub(ml).intoArray(s, z);
+                            hi.mul(dh).sub(mh).intoArray(s, z + L);
                         }
                         continue;
                     }
                     for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += w) {
                         IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
-                        lowLess8(u).mul(dl).intoArray(s, z);
-                        highLess8(u).mul(dh)
-                                .intoArray(s, z + L);
+                        FloatVector lo = L == 16 ? u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats() : lowLess8(u);
+                        FloatVector hi = L == 16
+                                ? u.lanewise(LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats() : highLess8(u);
+                        lo.mul(dl).intoArray(s, z);
+                        hi.mul(dh).intoArray(s, z + L);
                     }
                 }
             } else if (pairs == 2) {
@@ -424,11 +420,16 @@ final class LaneMatMul {
                 int qo = qb + m * W + e * 2 * L;
                 FloatVector xv = FloatVector.broadcast(F, x[xb + 2 * m + e]);
                 IntVector u = Dequant.u2i(q, qo);
-                a0 = lowLess8(u).mul(d0).fma(xv, a0);
-                a1 = highLess8(u).mul(d1).fma(xv, a1);
+                FloatVector lo = L == 16 ? u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats() : lowLess8(u);
+                FloatVector hi = L == 16
+                        ? u.lanewise(LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats() : highLess8(u);
+                a0 = lo.mul(d0).fma(xv, a0);
+                a1 = hi.mul(d1).fma(xv, a1);
                 u = Dequant.u2i(q, qo + L);
-                a2 = lowLess8(u).mul(d2).fma(xv, a2);
-                a3 = highLess8(u).mul(d3).fma(xv, a3);
+                lo = L == 16 ? u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats() : lowLess8(u);
+                hi = L == 16 ? u.lanewise(LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats() : highLess8(u);
+                a2 = lo.mul(d2).fma(xv, a2);
+                a3 = hi.mul(d3).fma(xv, a3);
             }
         }
         store4(a0, a1, a2, a3, out);
@@ -473,17 +474,17 @@ final class LaneMatMul {
                 int qo = qb + m * W + e * 2 * L; // pairs 0-1 here, 2-3 half a step (4L bytes) on
                 FloatVector xv = FloatVector.broadcast(F, x[xb + 2 * m + e]);
                 IntVector u = Dequant.u2i(q, qo);
-                a0 = lowLess8(u).mul(d0).fma(xv, a0);
-                a1 = highLess8(u).mul(d1).fma(xv, a1);
+                a0 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d0).fma(xv, a0);
+                a1 = u.lanewise(LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d1).fma(xv, a1);
                 u = Dequant.u2i(q, qo + L);
-                a2 = lowLess8(u).mul(d2).fma(xv, a2);
-                a3 = highLess8(u).mul(d3).fma(xv, a3);
+                a2 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d2).fma(xv, a2);
+                a3 = u.lanewise(LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d3).fma(xv, a3);
                 u = Dequant.u2i(q, qo + 4 * L);
-                a4 = lowLess8(u).mul(d4).fma(xv, a4);
-                a5 = highLess8(u).mul(d5).fma(xv, a5);
+                a4 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d4).fma(xv, a4);
+                a5 = u.lanewise(LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d5).fma(xv, a5);
                 u = Dequant.u2i(q, qo + 5 * L);
-                a6 = lowLess8(u).mul(d6).fma(xv, a6);
-                a7 = highLess8(u).mul(d7).fma(xv, a7);
+                a6 = u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d6).fma(xv, a6);
+                a7 = u.lanewise(LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats().mul(d7).fma(xv, a7);
             }
         }
         a0.intoArray(out, 0);
@@ -577,11 +578,15 @@ final class LaneMatMul {
             int qo = qb + m * W + e * 2 * L;
             FloatVector xv = FloatVector.broadcast(F, x[xb + 2 * m + e]);
             IntVector u = Dequant.u2i(q, qo);
-            a0 = low(u).mul(d0).sub(m0).fma(xv, a0);
-            a1 = high(u).mul(d1).sub(m1).fma(xv, a1);
+            FloatVector lo = L == 16 ? u.selectFrom(NIBBLES_0_15).reinterpretAsFloats() : low(u);
+            FloatVector hi = L == 16 ? u.lanewise(LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats() : high(u);
+            a0 = lo.mul(d0).sub(m0).fma(xv, a0);
+            a1 = hi.mul(d1).sub(m1).fma(xv, a1);
             u = Dequant.u2i(q, qo + L);
-            a2 = low(u).mul(d2).sub(m2).fma(xv, a2);
-            a3 = high(u).mul(d3).sub(m3).fma(xv, a3);
+            lo = L == 16 ? u.selectFrom(NIBBLES_0_15).reinterpretAsFloats() : low(u);
+            hi = L == 16 ? u.lanewise(LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats() : high(u);
+            a2 = lo.mul(d2).sub(m2).fma(xv, a2);
+            a3 = hi.mul(d3).sub(m3).fma(xv, a3);
         }
         a0.intoArray(chains, g0);
         a1.intoArray(chains, g0 + L);
