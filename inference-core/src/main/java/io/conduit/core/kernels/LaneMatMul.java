@@ -16,8 +16,8 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * <ul>
  *   <li>Batch 1-3: one super-group ({@code 8L} rows, 128 on AVX-512) per call streams its quants once per token
  *   into eight chains, each weight converted and scaled in registers ({@link #int8}, {@link #nibbles}); where a
- *   thread's share or a matrix starts or ends inside a super-group, half of one ({@link #TW} rows) in four chains
- *   ({@link #int8Half}, {@link #nibblesHalf}).</li>
+ *   matrix ends inside a super-group, its first half ({@link #TW} rows) in four chains ({@link #int8Half}, {@link
+ *   #nibblesHalf}).</li>
  *   <li>Batched: a K slice of half a super-group ({@link #TW} rows; from batch 32 one lane-group pair, {@link
  *   #tileRows}) is decoded once into floats ({@link #decode},
  *   k-major: the rows of element k side by side), then register tiles of 2 lane groups x 12 tokens (x 8 or x 4 for the
@@ -108,20 +108,21 @@ final class LaneMatMul {
     /** outs[i] = ws[i] x for {@code batch} rows of x; all copies share {@code cols}. */
     static void matmul(LaneRows[] ps, float[] x, int batch, float[][] outs) {
         if (batch < 4) {
-            int[] firstHalf = firstTiles(ps, TW);
-            int halves = firstHalf[ps.length];
-            // One contiguous run of halves per thread, one sequential stream each for the prefetchers, streamed a whole
-            // super-group (8 chains) at a time, and a half (4 chains) only where a run starts or ends inside one or
-            // a matrix does. In halves, the threads' shares differ by at most 64 rows: in whole super-groups
-            // smol135m's 576-row projections (4.5 super-groups) went 3 to 2, and the padding past row 576 was read.
-            Parallel.forRange(halves, Math.max(1, halves / Parallel.threads()), (from, to) -> {
+            int[] firstSg = firstTiles(ps, W);
+            // One work item per super-group of a matrix: 8 chains, or 4 over its first half where the matrix ends
+            // inside it. Each thread streams a contiguous range of items, one sequential stream for the prefetchers,
+            // and then takes from the far end of the other's (Parallel.Job). With one fixed share per thread (before
+            // session 10) the thread that finished first waited for the other: on a Zen 5 the caller waited 180-190 us
+            // of each ~1.15 ms output projection of smol135m (now 57-75 us) and 7-14 us of each QKV projection's
+            // 15 us of work (docs/BENCHMARKS.md, session 10).
+            Parallel.forRange(firstSg[ps.length], 1, (from, to) -> {
                 float[] one = ONE.get();
                 int m = 0;
-                for (int h = from; h < to; ) {
-                    while (h >= firstHalf[m + 1]) m++;
+                for (int i = from; i < to; i++) {
+                    while (i >= firstSg[m + 1]) m++;
                     LaneRows p = ps[m];
-                    int local = h - firstHalf[m], sg = local / 2;
-                    boolean whole = local % 2 == 0 && h + 1 < Math.min(to, firstHalf[m + 1]);
+                    int sg = i - firstSg[m];
+                    boolean whole = sg * W + TW < p.rows(); // its second half holds rows
                     for (int t = 0; t < batch; t++) {
                         int xOff = t * p.cols();
                         if (whole) {
@@ -129,15 +130,14 @@ final class LaneMatMul {
                             else if (p.nibbles() && L == 8) nibblesByBlock(p, sg, x, xOff, one);
                             else if (p.nibbles()) nibbles(p, sg, x, xOff, one);
                             else int8(p, sg, x, xOff, one);
-                            store(one, 0, outs[m], t * p.rows(), sg * p.width(), p.width(), p.rows());
+                            store(one, 0, outs[m], t * p.rows(), sg * W, W, p.rows());
                         } else {
-                            if (p.mins() != null) nibblesKHalf(p, sg, local % 2, x, xOff, one);
-                            else if (p.nibbles()) nibblesHalf(p, sg, local % 2, x, xOff, one);
-                            else int8Half(p, sg, local % 2, x, xOff, one);
-                            store(one, 0, outs[m], t * p.rows(), local * TW, TW, p.rows());
+                            if (p.mins() != null) nibblesKHalf(p, sg, x, xOff, one);
+                            else if (p.nibbles()) nibblesHalf(p, sg, x, xOff, one);
+                            else int8Half(p, sg, x, xOff, one);
+                            store(one, 0, outs[m], t * p.rows(), sg * W, TW, p.rows());
                         }
                     }
-                    h += whole ? 2 : 1;
                 }
             });
             return;
@@ -378,17 +378,17 @@ final class LaneMatMul {
         a7.intoArray(out, 7 * L);
     }
 
-    /** {@link #int8} over half {@code half} of super-group {@code sg} (lane groups 4 half .. 4 half + 3): results to out[0..4L). */
-    static void int8Half(LaneRows p, int sg, int half, float[] x, int xOff, float[] out) {
+    /** {@link #int8} over the first half of super-group {@code sg} (lane groups 0..3): results to out[0..4L). */
+    static void int8Half(LaneRows p, int sg, float[] x, int xOff, float[] out) {
         byte[] q = p.quants();
         float[] d = p.scales();
-        int run = p.run(), runs = p.cols() / run, g0 = half * TW;
+        int run = p.run(), runs = p.cols() / run;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < runs; b++) {
-            int so = (sg * runs + b) * W + g0;
+            int so = (sg * runs + b) * W;
             FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
             FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
-            int xb = xOff + run * b, qb = (sg * p.cols() + run * b) * W + g0;
+            int xb = xOff + run * b, qb = (sg * p.cols() + run * b) * W;
             for (int k = 0; k < run; k++) {
                 int qo = qb + k * W;
                 FloatVector xv = FloatVector.broadcast(F, x[xb + k]);
@@ -402,19 +402,19 @@ final class LaneMatMul {
     }
 
     /**
-     * {@link #nibbles} over half {@code half} of super-group {@code sg}: its lane-group pairs 2 half and 2 half + 1, whose
-     * bytes sit 4L apart from the other half's in each step. Results to out[0..4L).
+     * {@link #nibbles} over the first half of super-group {@code sg}: its lane-group pairs 0 and 1, whose bytes sit 4L
+     * before the second half's in each step. Results to out[0..4L).
      */
-    static void nibblesHalf(LaneRows p, int sg, int half, float[] x, int xOff, float[] out) {
+    static void nibblesHalf(LaneRows p, int sg, float[] x, int xOff, float[] out) {
         byte[] q = p.quants();
         float[] d = p.scales();
-        int blocks = p.blocks(), g0 = half * TW;
+        int blocks = p.blocks();
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < blocks; b++) {
-            int so = (sg * blocks + b) * W + g0;
+            int so = (sg * blocks + b) * W;
             FloatVector d0 = FloatVector.fromArray(F, d, so), d1 = FloatVector.fromArray(F, d, so + L);
             FloatVector d2 = FloatVector.fromArray(F, d, so + 2 * L), d3 = FloatVector.fromArray(F, d, so + 3 * L);
-            int qb = (sg * blocks + b) * 16 * W + g0; // nibbleOffset(sg * blocks + b, 0, 2 * half, L)
+            int qb = (sg * blocks + b) * 16 * W; // nibbleOffset(sg * blocks + b, 0, 0, L)
             int xb = xOff + 32 * b;
             for (int m = 0; m < 16; m++) for (int e = 0; e < 2; e++) { // k = 2m + e
                 int qo = qb + m * W + e * 2 * L;
@@ -443,12 +443,12 @@ final class LaneMatMul {
         a3.intoArray(out, 3 * L);
     }
 
-    /** {@link #nibblesK} over half {@code half} of super-group {@code sg}: results to out[0..4L). */
-    static void nibblesKHalf(LaneRows p, int sg, int half, float[] x, int xOff, float[] out) {
+    /** {@link #nibblesK} over the first half of super-group {@code sg}: results to out[0..4L). */
+    static void nibblesKHalf(LaneRows p, int sg, float[] x, int xOff, float[] out) {
         float[] chains = CHAINS.get();
-        java.util.Arrays.fill(chains, half * TW, half * TW + TW, 0f);
-        for (int b = 0; b < p.blocks(); b++) nibblesKBlock(p, sg, b, half, x, xOff, chains);
-        System.arraycopy(chains, half * TW, out, 0, TW);
+        java.util.Arrays.fill(chains, 0, TW, 0f);
+        for (int b = 0; b < p.blocks(); b++) nibblesKBlock(p, sg, b, 0, x, xOff, chains);
+        System.arraycopy(chains, 0, out, 0, TW);
     }
 
     /**

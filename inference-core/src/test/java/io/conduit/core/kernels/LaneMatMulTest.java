@@ -22,8 +22,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class LaneMatMulTest {
     static Stream<Arguments> cases() {
         // rows: fewer than one super-group, one and a bit, several; cols: one block, and enough for several K slices.
-        // 300 rows are 5 halves of super-groups: at batch 1-3 two threads split them 3 + 2, so each runs a half
-        // (4 chains) inside a super-group and one where the matrix ends. Batched, batches 4-29 run tiles of half a
+        // With 16 lanes 300 rows are 5 halves of super-groups: at batch 1-3 two whole super-groups (8 chains) and the
+        // first half of a third (4 chains), where the matrix ends. Batched, batches 4-29 run tiles of half a
         // super-group and 45 and 64 tiles of a lane-group pair (LaneMatMul.tileRows).
         Stream<Arguments> q8q4 = Stream.of(GgmlType.Q8_0, GgmlType.Q4_0).flatMap(t -> Stream.of(true, false).flatMap(nib ->
                 Stream.of(new int[]{5, 32}, new int[]{70, 96}, new int[]{131, 32 * 37}, new int[]{300, 96},
@@ -56,6 +56,50 @@ class LaneMatMulTest {
                 }
             }
         }
+    }
+
+    /**
+     * Matrices projected in one call (as Q, K and V are) share the work items of one parallel loop; each matrix's last
+     * super-group may be a half, so an item list of 300 + 70 + 131 rows mixes whole and half super-groups of three
+     * copies. Every output still follows the scalar recipe.
+     */
+    @ParameterizedTest(name = "{0} nibbles={1}")
+    @MethodSource("fusedCases")
+    void matricesProjectedTogetherEachFollowTheScalarRecipe(GgmlType type, boolean nibbles) {
+        int cols = type == GgmlType.Q4_K ? 256 : 96;
+        int[] rows = {300, 70, 131};
+        LaneRows[] ps = new LaneRows[rows.length];
+        float[][][] deq = new float[rows.length][][];
+        for (int m = 0; m < rows.length; m++) {
+            WeightMatrix w = MatMulTest.random(type, rows[m], cols, 31L * m + rows[m]);
+            ps[m] = LaneRows.pack(w, Dequant.L, nibbles);
+            Assumptions.assumeTrue(LaneMatMul.runs(ps[m]), "no lane kernel for this copy on this machine");
+            deq[m] = new float[rows[m]][cols];
+            for (int r = 0; r < rows[m]; r++) w.dequantizeRow(r, deq[m][r], 0);
+        }
+        Random rnd = new Random(5);
+        for (int batch : new int[]{1, 2, 3, 16}) {
+            float[] x = MatMulTest.gaussian(rnd, batch * cols);
+            float[][] outs = new float[rows.length][];
+            for (int m = 0; m < rows.length; m++) outs[m] = new float[batch * rows[m]];
+            LaneMatMul.matmul(ps, x, batch, outs);
+            for (int m = 0; m < rows.length; m++) {
+                for (int t = 0; t < batch; t++) {
+                    for (int r = 0; r < rows[m]; r++) {
+                        float acc = 0;
+                        for (int k = 0; k < cols; k++) acc = Math.fma(deq[m][r][k], x[t * cols + k], acc);
+                        assertThat(Float.floatToRawIntBits(outs[m][t * rows[m] + r]))
+                                .as("%s matrix %d row %d token %d of batch %d", type, m, r, t, batch)
+                                .isEqualTo(Float.floatToRawIntBits(acc));
+                    }
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> fusedCases() {
+        return Stream.of(Arguments.of(GgmlType.Q8_0, false), Arguments.of(GgmlType.Q4_0, false),
+                Arguments.of(GgmlType.Q4_0, true), Arguments.of(GgmlType.Q4_K, true));
     }
 
     @ParameterizedTest(name = "{0} nibbles={1} {2}x{3}")
