@@ -111,41 +111,47 @@ public final class ModelRunner {
     /**
      * Causal grouped-query attention of every token over its own sequence's cached positions. One work item is a
      * (token, KV head): the cache hands over the scores and weighted values of a whole block of positions for all
-     * the query heads that share that KV head, so each cached key and value is read once per item. Per (token,
-     * head) the arithmetic is fixed (a position's score by {@link KvCache#keyScores}' recipe, softmax in position
-     * order, values summed in position order), so it does not depend on the batch.
+     * the query heads that share that KV head, so each cached key and value is read once per item. With fewer items
+     * than two per thread (batch-1 decode of a model with few KV heads: smol135m has 3) an item is a (token, KV head,
+     * pair of its query heads) instead, so the threads' shares differ by at most one pair; each pair reads the keys
+     * and values again. Per (token, head) the arithmetic is fixed (a position's score by {@link KvCache#keyScores}'
+     * recipe, softmax in position order, values summed in position order), so it depends neither on the batch nor on
+     * how heads are grouped into items.
      */
     private void attention(int layer, ForwardBatch b, float[] q, float[] out) {
         int kvHeads = c.kvHeads();
         int hd = c.headDim();
         int group = c.groupSize();
         int blockSize = kv.blockSize();
-        Parallel.forRange(b.size() * kvHeads, 1, (from, to) -> {
+        int parts = b.size() * kvHeads >= 2 * Parallel.threads() ? 1 : (group + 1) / 2; // items per (token, KV head)
+        int perPart = (group + parts - 1) / parts;
+        Parallel.forRange(b.size() * kvHeads * parts, 1, (from, to) -> {
             float[] scores = new float[0];
             for (int item = from; item < to; item++) {
-                int t = item / kvHeads;
-                int kvHead = item % kvHeads;
+                int t = item / (kvHeads * parts);
+                int kvHead = item / parts % kvHeads;
+                int g0 = item % parts * perPart, heads = Math.min(perPart, group - g0);
                 int pos = b.positions()[t];
                 BlockTable table = b.tables()[b.sequence()[t]];
                 int first = c.slidingWindow() > 0 ? Math.max(0, pos - c.slidingWindow() + 1) : 0;
                 int len = pos - first + 1;
                 int stride = len + blockSize; // room for keyScores writing past the last position
-                if (scores.length < group * stride) scores = new float[Math.max(group * stride, 2 * scores.length)];
-                int qOff = t * c.qDim() + kvHead * group * hd; // the group's query heads are contiguous
+                if (scores.length < heads * stride) scores = new float[Math.max(heads * stride, 2 * scores.length)];
+                int qOff = t * c.qDim() + (kvHead * group + g0) * hd; // the group's query heads are contiguous
                 int headOff = kvHead * hd;
                 for (int blk = first / blockSize; blk <= pos / blockSize; blk++) {
                     int start = blk * blockSize;
                     int o0 = Math.max(first, start) - start;
                     int o1 = Math.min(pos + 1, start + blockSize) - start;
-                    kv.keyScores(layer, table.block(blk), o0, o1, headOff, q, qOff, group, hd, scores, start + o0 - first, stride);
+                    kv.keyScores(layer, table.block(blk), o0, o1, headOff, q, qOff, heads, hd, scores, start + o0 - first, stride);
                 }
-                for (int g = 0; g < group; g++) Activations.softmax(scores, g * stride, len, attentionScale);
-                java.util.Arrays.fill(out, qOff, qOff + group * hd, 0f);
+                for (int g = 0; g < heads; g++) Activations.softmax(scores, g * stride, len, attentionScale);
+                java.util.Arrays.fill(out, qOff, qOff + heads * hd, 0f);
                 for (int blk = first / blockSize; blk <= pos / blockSize; blk++) {
                     int start = blk * blockSize;
                     int o0 = Math.max(first, start) - start;
                     int o1 = Math.min(pos + 1, start + blockSize) - start;
-                    kv.addValues(layer, table.block(blk), o0, o1, headOff, scores, start + o0 - first, stride, group, out, qOff, hd);
+                    kv.addValues(layer, table.block(blk), o0, o1, headOff, scores, start + o0 - first, stride, heads, out, qOff, hd);
                 }
             }
         });
