@@ -278,65 +278,91 @@ final class LaneMatMul {
 
     /**
      * Blocks [b0, b1) of lanes [lane0, lane0 + w) of super-group {@code sg} (w is {@link #TW} or a lane-group pair) as
-     * floats, k-major: element k of lane lane0 + i at {@code s[(k - 32 b0) * w + i]}.
+     * floats, k-major: element k of lane lane0 + i at {@code s[(k - 32 b0) * w + i]}. One method per layout, so C2
+     * compiles and profiles each on its own: as one method, in a JVM that had decoded other types first, Q6_K's pair
+     * tiles ran with boxed vectors, ~49 KB allocated per call (LaneKernelAllocationTest).
      */
     static void decode(LaneRows p, int sg, int lane0, int w, int b0, int b1, float[] s) {
+        if (p.nibbles()) decodeNibbles(p, sg, lane0, w, b0, b1, s);
+        else if (w == TW) decodeInt8Half(p, sg, lane0, b0, b1, s);
+        else decodeInt8Pair(p, sg, lane0, b0, b1, s);
+    }
+
+    /** {@link #decode} of nibbles (Q4_0: {@code (n - 8) d}; Q4_K: {@code n d - m}), lane-group pair by pair. */
+    private static void decodeNibbles(LaneRows p, int sg, int lane0, int w, int b0, int b1, float[] s) {
         byte[] q = p.quants();
         float[] d = p.scales(), mn = p.mins();
         int blocks = p.blocks(), sw = p.width(), pairs = w / (2 * L);
         for (int b = b0; b < b1; b++) {
             int so = (sg * blocks + b) * sw + lane0;
             int y = 32 * (b - b0) * w;
-            if (p.nibbles()) {
-                int sgb = sg * blocks + b;
-                for (int pr = 0; pr < pairs; pr++) { // lane-group pairs: low nibbles group 2 pair, high 2 pair + 1
-                    int pair = lane0 / (2 * L) + pr;
-                    FloatVector dl = FloatVector.fromArray(F, d, so + 2 * pr * L);
-                    FloatVector dh = FloatVector.fromArray(F, d, so + (2 * pr + 1) * L);
-                    if (mn != null) { // Q4_K: n * scale - min
-                        FloatVector ml = FloatVector.fromArray(F, mn, so + 2 * pr * L);
-                        FloatVector mh = FloatVector.fromArray(F, mn, so + (2 * pr + 1) * L);
-                        for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += w) {
-                            IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
-                            FloatVector lo = L == 16 ? u.selectFrom(NIBBLES_0_15).reinterpretAsFloats() : low(u);
-                            FloatVector hi = L == 16
-                                    ? u.lanewise(LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats() : high(u);
-                            lo.mul(dl).sub(ml).intoArray(s, z);
-                            hi.mul(dh).sub(mh).intoArray(s, z + L);
-                        }
-                        continue;
-                    }
+            int sgb = sg * blocks + b;
+            for (int pr = 0; pr < pairs; pr++) { // lane-group pairs: low nibbles group 2 pair, high 2 pair + 1
+                int pair = lane0 / (2 * L) + pr;
+                FloatVector dl = FloatVector.fromArray(F, d, so + 2 * pr * L);
+                FloatVector dh = FloatVector.fromArray(F, d, so + (2 * pr + 1) * L);
+                if (mn != null) { // Q4_K: n * scale - min
+                    FloatVector ml = FloatVector.fromArray(F, mn, so + 2 * pr * L);
+                    FloatVector mh = FloatVector.fromArray(F, mn, so + (2 * pr + 1) * L);
                     for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += w) {
                         IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
-                        FloatVector lo = L == 16 ? u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats() : lowLess8(u);
+                        FloatVector lo = L == 16 ? u.selectFrom(NIBBLES_0_15).reinterpretAsFloats() : low(u);
                         FloatVector hi = L == 16
-                                ? u.lanewise(LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats() : highLess8(u);
-                        lo.mul(dl).intoArray(s, z);
-                        hi.mul(dh).intoArray(s, z + L);
+                                ? u.lanewise(LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats() : high(u);
+                        lo.mul(dl).sub(ml).intoArray(s, z);
+                        hi.mul(dh).sub(mh).intoArray(s, z + L);
                     }
+                    continue;
                 }
-            } else if (pairs == 2) {
-                int run = p.run(), o = (sg * blocks + b) * 32 * sw + lane0, z = y;
-                for (int r0 = 0; r0 < 32; r0 += run) { // scale runs of this block (one, or two for Q6_K)
-                    int sr = (sg * p.cols() + 32 * b + r0) / run * sw + lane0;
-                    FloatVector d0 = FloatVector.fromArray(F, d, sr), d1 = FloatVector.fromArray(F, d, sr + L);
-                    FloatVector d2 = FloatVector.fromArray(F, d, sr + 2 * L), d3 = FloatVector.fromArray(F, d, sr + 3 * L);
-                    for (int k = 0; k < run; k++, o += sw, z += w) {
-                        Dequant.b2f(q, o).mul(d0).intoArray(s, z);
-                        Dequant.b2f(q, o + L).mul(d1).intoArray(s, z + L);
-                        Dequant.b2f(q, o + 2 * L).mul(d2).intoArray(s, z + 2 * L);
-                        Dequant.b2f(q, o + 3 * L).mul(d3).intoArray(s, z + 3 * L);
-                    }
+                for (int k = 0, z = y + 2 * pr * L; k < 32; k++, z += w) {
+                    IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
+                    FloatVector lo = L == 16 ? u.selectFrom(NIBBLE_VALUES).reinterpretAsFloats() : lowLess8(u);
+                    FloatVector hi = L == 16
+                            ? u.lanewise(LSHR, 4).selectFrom(NIBBLE_VALUES).reinterpretAsFloats() : highLess8(u);
+                    lo.mul(dl).intoArray(s, z);
+                    hi.mul(dh).intoArray(s, z + L);
                 }
-            } else { // one pair: halves keep the 4-vector step above, decode is ~25% of a batch-16 matmul
-                int run = p.run(), o = (sg * blocks + b) * 32 * sw + lane0, z = y;
-                for (int r0 = 0; r0 < 32; r0 += run) {
-                    int sr = (sg * p.cols() + 32 * b + r0) / run * sw + lane0;
-                    FloatVector d0 = FloatVector.fromArray(F, d, sr), d1 = FloatVector.fromArray(F, d, sr + L);
-                    for (int k = 0; k < run; k++, o += sw, z += w) {
-                        Dequant.b2f(q, o).mul(d0).intoArray(s, z);
-                        Dequant.b2f(q, o + L).mul(d1).intoArray(s, z + L);
-                    }
+            }
+        }
+    }
+
+    /** {@link #decode} of int8 quants (Q8_0, Q4_0 as int8, Q6_K) over half a super-group: four lane groups a step. */
+    private static void decodeInt8Half(LaneRows p, int sg, int lane0, int b0, int b1, float[] s) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int run = p.run();
+        for (int b = b0; b < b1; b++) {
+            int o = (sg * p.blocks() + b) * 32 * W + lane0, z = 32 * (b - b0) * TW;
+            for (int r0 = 0; r0 < 32; r0 += run) { // scale runs of this block (one, or two for Q6_K)
+                int sr = (sg * p.cols() + 32 * b + r0) / run * W + lane0;
+                FloatVector d0 = FloatVector.fromArray(F, d, sr), d1 = FloatVector.fromArray(F, d, sr + L);
+                FloatVector d2 = FloatVector.fromArray(F, d, sr + 2 * L), d3 = FloatVector.fromArray(F, d, sr + 3 * L);
+                for (int k = 0; k < run; k++, o += W, z += TW) {
+                    Dequant.b2f(q, o).mul(d0).intoArray(s, z);
+                    Dequant.b2f(q, o + L).mul(d1).intoArray(s, z + L);
+                    Dequant.b2f(q, o + 2 * L).mul(d2).intoArray(s, z + 2 * L);
+                    Dequant.b2f(q, o + 3 * L).mul(d3).intoArray(s, z + 3 * L);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #decode} of int8 quants over one lane-group pair: halves keep the 4-vector step of {@link
+     * #decodeInt8Half}, decode is ~25% of a batch-16 matmul.
+     */
+    private static void decodeInt8Pair(LaneRows p, int sg, int lane0, int b0, int b1, float[] s) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int run = p.run();
+        for (int b = b0; b < b1; b++) {
+            int o = (sg * p.blocks() + b) * 32 * W + lane0, z = 32 * (b - b0) * 2 * L;
+            for (int r0 = 0; r0 < 32; r0 += run) {
+                int sr = (sg * p.cols() + 32 * b + r0) / run * W + lane0;
+                FloatVector d0 = FloatVector.fromArray(F, d, sr), d1 = FloatVector.fromArray(F, d, sr + L);
+                for (int k = 0; k < run; k++, o += W, z += 2 * L) {
+                    Dequant.b2f(q, o).mul(d0).intoArray(s, z);
+                    Dequant.b2f(q, o + L).mul(d1).intoArray(s, z + L);
                 }
             }
         }

@@ -1,0 +1,65 @@
+package io.conduit.core.kernels;
+
+import io.conduit.core.tensor.GgmlType;
+import io.conduit.core.tensor.LaneRows;
+import io.conduit.core.tensor.WeightMatrix;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.management.ManagementFactory;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Once C2 has compiled them, the lane kernels allocate nothing per call beyond a lambda and an index array: every
+ * vector stays in a register. A kernel in which C2 cannot intrinsify one Vector API operation (in session 9 the
+ * 16-lane nibble lookups moved behind a shared helper whose call had no receiver type at parse time) boxes its
+ * vectors instead, allocating on every step of its loop, and on a Zen 5 ran 5x slower; its outputs were still
+ * right, so only this catches it. Each case is small enough (one super-group or one tile) for {@link Parallel} to run
+ * it on the calling thread, whose allocations are counted.
+ */
+class LaneKernelAllocationTest {
+    /** Bytes per call allowed: the loop body's lambda and the tile index array, with room to spare. */
+    private static final double ALLOWED_BYTES_PER_CALL = 512;
+    /** Boxed vectors run at C1 speed for many thousands of calls; a healthy kernel compiles within seconds. */
+    private static final long GIVE_UP_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    static Stream<Arguments> cases() {
+        // rows 128: a whole super-group at batch 1 on AVX-512 (8 chains); 64: its first half (4 chains), and one
+        // batched tile below batch 32; 32: one pair tile from batch 32. Batches 16, 12 and 5 take the 8-, 12- and
+        // 4- (or on AVX2 5-) token register tiles.
+        Stream<Object[]> types = Stream.of(new Object[]{GgmlType.Q8_0, false, 96}, new Object[]{GgmlType.Q4_0, false, 96},
+                new Object[]{GgmlType.Q4_0, true, 96}, new Object[]{GgmlType.Q4_K, true, 256},
+                new Object[]{GgmlType.Q6_K, false, 256});
+        return types.flatMap(t -> Stream.of(new int[]{128, 1}, new int[]{64, 1}, new int[]{64, 16}, new int[]{64, 12},
+                new int[]{64, 5}, new int[]{32, 32}).map(rb -> Arguments.of(t[0], t[1], t[2], rb[0], rb[1])));
+    }
+
+    @ParameterizedTest(name = "{0} nibbles={1} {3} rows batch {4}")
+    @MethodSource("cases")
+    void compiledKernelsKeepVectorsInRegisters(GgmlType type, boolean nibbles, int cols, int rows, int batch) {
+        WeightMatrix w = MatMulTest.random(type, rows, cols, 13L * rows + batch);
+        LaneRows p = LaneRows.pack(w, Dequant.L, nibbles);
+        Assumptions.assumeTrue(LaneMatMul.runs(p), "no lane kernel for this copy on this machine");
+        Assumptions.assumeTrue(rows <= (batch < 4 ? p.width() : LaneMatMul.tileRows(batch)), "one work item per call");
+        float[] x = MatMulTest.gaussian(new Random(rows + batch), batch * cols);
+        LaneRows[] ps = {p};
+        float[][] outs = {new float[batch * rows]};
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        double perCall = Double.MAX_VALUE;
+        for (long start = System.nanoTime(); System.nanoTime() - start < GIVE_UP_NANOS; ) {
+            for (int i = 0; i < 500; i++) LaneMatMul.matmul(ps, x, batch, outs);
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 100; i++) LaneMatMul.matmul(ps, x, batch, outs);
+            perCall = (threads.getCurrentThreadAllocatedBytes() - before) / 100.0;
+            if (perCall <= ALLOWED_BYTES_PER_CALL) break;
+        }
+        assertThat(perCall).as("bytes allocated per call once compiled (%s, %d lanes)", type, Dequant.L)
+                .isLessThanOrEqualTo(ALLOWED_BYTES_PER_CALL);
+    }
+}
