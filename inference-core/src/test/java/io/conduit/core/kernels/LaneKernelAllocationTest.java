@@ -1,9 +1,15 @@
 package io.conduit.core.kernels;
 
+import io.conduit.core.kv.KvCache;
+import io.conduit.core.model.Architecture;
+import io.conduit.core.model.ModelConfig;
+import io.conduit.core.model.RopeConfig;
+import io.conduit.core.model.RopeLayout;
 import io.conduit.core.tensor.GgmlType;
 import io.conduit.core.tensor.LaneRows;
 import io.conduit.core.tensor.WeightMatrix;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -16,7 +22,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Once C2 has compiled them, the lane kernels allocate nothing per call beyond a lambda and an index array: every
+ * Once C2 has compiled them, the lane kernels (and attention's reads of the KV cache) allocate nothing per call beyond a lambda and an index array: every
  * vector stays in a register. A kernel in which C2 cannot intrinsify one Vector API operation (in session 9 the
  * 16-lane nibble lookups moved behind a shared helper whose call had no receiver type at parse time) boxes its
  * vectors instead, allocating on every step of its loop, and on a Zen 5 ran 5x slower; its outputs were still
@@ -50,16 +56,49 @@ class LaneKernelAllocationTest {
         float[] x = MatMulTest.gaussian(new Random(rows + batch), batch * cols);
         LaneRows[] ps = {p};
         float[][] outs = {new float[batch * rows]};
+        assertThat(bytesPerCallOnceCompiled(() -> LaneMatMul.matmul(ps, x, batch, outs)))
+                .as("bytes allocated per call once compiled (%s, %d lanes)", type, Dequant.L)
+                .isLessThanOrEqualTo(ALLOWED_BYTES_PER_CALL);
+    }
+
+    /** Scores of three query heads per KV head (a pair, then one alone) and their weighted values, over 1.5 blocks. */
+    @Test
+    void compiledAttentionReadsKeepVectorsInRegisters() {
+        int hd = 64, heads = 6, kvHeads = 2, group = 3, blockSize = 16;
+        ModelConfig c = new ModelConfig(Architecture.LLAMA, heads * hd, 1, heads, kvHeads, hd, 64, 100, 4096, 1e-5f,
+                RopeConfig.plain(10000, hd, RopeLayout.HALF_SPLIT), false, false, 0);
+        KvCache kv = new KvCache(c, 2, blockSize);
+        Random rnd = new Random(3);
+        for (int slot = 0; slot < 2 * blockSize; slot++) {
+            kv.store(0, slot, MatMulTest.gaussian(rnd, kvHeads * hd), 0, MatMulTest.gaussian(rnd, kvHeads * hd), 0);
+        }
+        float[] q = MatMulTest.gaussian(rnd, heads * hd), out = new float[heads * hd];
+        int stride = 2 * blockSize;
+        float[] scores = new float[group * stride];
+        Runnable attention = () -> {
+            for (int kvHead = 0; kvHead < kvHeads; kvHead++) {
+                for (int block = 0; block < 2; block++) {
+                    int o1 = block == 0 ? blockSize : blockSize / 2;
+                    kv.keyScores(0, block, 0, o1, kvHead * hd, q, kvHead * group * hd, group, hd, scores, block * blockSize, stride);
+                    kv.addValues(0, block, 0, o1, kvHead * hd, scores, block * blockSize, stride, group, out, kvHead * group * hd, hd);
+                }
+            }
+        };
+        assertThat(bytesPerCallOnceCompiled(attention)).as("bytes allocated per call once compiled")
+                .isLessThanOrEqualTo(ALLOWED_BYTES_PER_CALL);
+    }
+
+    /** Runs {@code call} until it allocates at most the allowance per call (or gives up): the last measurement. */
+    private static double bytesPerCallOnceCompiled(Runnable call) {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         double perCall = Double.MAX_VALUE;
         for (long start = System.nanoTime(); System.nanoTime() - start < GIVE_UP_NANOS; ) {
-            for (int i = 0; i < 500; i++) LaneMatMul.matmul(ps, x, batch, outs);
+            for (int i = 0; i < 500; i++) call.run();
             long before = threads.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < 100; i++) LaneMatMul.matmul(ps, x, batch, outs);
+            for (int i = 0; i < 100; i++) call.run();
             perCall = (threads.getCurrentThreadAllocatedBytes() - before) / 100.0;
             if (perCall <= ALLOWED_BYTES_PER_CALL) break;
         }
-        assertThat(perCall).as("bytes allocated per call once compiled (%s, %d lanes)", type, Dequant.L)
-                .isLessThanOrEqualTo(ALLOWED_BYTES_PER_CALL);
+        return perCall;
     }
 }
