@@ -10,7 +10,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -23,12 +22,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 class MatMulTest {
     static final GgmlType[] TYPES = {GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
             GgmlType.Q4_K, GgmlType.Q6_K};
-    private static final Arena ARENA = Arena.ofShared();
-
-    @AfterAll
-    static void close() {
-        ARENA.close();
-    }
+    /**
+     * Never closed (a few MB, freed at exit): {@link #random} serves other test classes too, and an arena closed after
+     * this class failed whichever of them the runner ordered after it.
+     */
+    private static final Arena ARENA = Arena.ofAuto();
 
     static Stream<Arguments> cases() {
         return Stream.of(TYPES).flatMap(t -> {
