@@ -36,23 +36,24 @@ class LaneKernelAllocationTest {
     private static final long GIVE_UP_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     static Stream<Arguments> cases() {
-        // rows 128: a whole super-group at batch 1 on AVX-512 (8 chains); 64: its first half (4 chains), and one
-        // batched tile below batch 32; 32: one pair tile from batch 32. Batches 16, 12 and 5 take the 8-, 12- and
-        // 4- (or on AVX2 5-) token register tiles.
+        // Row counts in lane groups (L rows each): 8 are a whole super-group at batch 1 (8 chains), 4 its first half
+        // (4 chains) and, below batch 32, one batched tile; 2 one pair tile from batch 32. Batches 16, 12 and 5 take
+        // the 8-, 12- and 4-token register tiles (4-, 5- and 4-token ones with AVX2's 16 registers).
         Stream<Object[]> types = Stream.of(new Object[]{GgmlType.Q8_0, false, 96}, new Object[]{GgmlType.Q4_0, false, 96},
                 new Object[]{GgmlType.Q4_0, true, 96}, new Object[]{GgmlType.Q4_K, true, 256},
                 new Object[]{GgmlType.Q6_K, false, 256});
-        return types.flatMap(t -> Stream.of(new int[]{128, 1}, new int[]{64, 1}, new int[]{64, 16}, new int[]{64, 12},
-                new int[]{64, 5}, new int[]{32, 32}).map(rb -> Arguments.of(t[0], t[1], t[2], rb[0], rb[1])));
+        return types.flatMap(t -> Stream.of(new int[]{8, 1}, new int[]{4, 1}, new int[]{4, 16}, new int[]{4, 12},
+                new int[]{4, 5}, new int[]{2, 32}).map(gb -> Arguments.of(t[0], t[1], t[2], gb[0], gb[1])));
     }
 
-    @ParameterizedTest(name = "{0} nibbles={1} {3} rows batch {4}")
+    @ParameterizedTest(name = "{0} nibbles={1} {3} lane groups batch {4}")
     @MethodSource("cases")
-    void compiledKernelsKeepVectorsInRegisters(GgmlType type, boolean nibbles, int cols, int rows, int batch) {
+    void compiledKernelsKeepVectorsInRegisters(GgmlType type, boolean nibbles, int cols, int laneGroups, int batch) {
+        int rows = laneGroups * Dequant.L;
         WeightMatrix w = MatMulTest.random(type, rows, cols, 13L * rows + batch);
         LaneRows p = LaneRows.pack(w, Dequant.L, nibbles);
         Assumptions.assumeTrue(LaneMatMul.runs(p), "no lane kernel for this copy on this machine");
-        Assumptions.assumeTrue(rows <= (batch < 4 ? p.width() : LaneMatMul.tileRows(batch)), "one work item per call");
+        assertThat(rows).as("one work item per call").isLessThanOrEqualTo(batch < 4 ? p.width() : LaneMatMul.tileRows(batch));
         float[] x = MatMulTest.gaussian(new Random(rows + batch), batch * cols);
         LaneRows[] ps = {p};
         float[][] outs = {new float[batch * rows]};

@@ -156,6 +156,18 @@ class LaneMatMulTest {
         assertThat(LaneMatMul.tileRows(LaneMatMul.PAIR_TILES_FROM_BATCH)).isEqualTo(2 * Dequant.L);
     }
 
+    /**
+     * The build's second kernel run (execution kernels-at-8-lanes in inference-core/pom.xml) asks for AVX2's 8 lanes
+     * with -XX:MaxVectorSize=32 and says so in conduit.test.lanes; this checks that the JVM gave them, so that run does
+     * not silently repeat the machine's own width.
+     */
+    @Test
+    void runsAtTheLaneCountTheBuildAskedFor() {
+        String lanes = System.getProperty("conduit.test.lanes");
+        Assumptions.assumeTrue(lanes != null, "this run asks for no lane count");
+        assertThat(Dequant.L).isEqualTo(Integer.parseInt(lanes));
+    }
+
     @Test
     void otherTypesHaveNoLaneCopy() {
         for (GgmlType t : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
