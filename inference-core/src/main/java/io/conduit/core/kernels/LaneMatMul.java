@@ -3,7 +3,6 @@ package io.conduit.core.kernels;
 import io.conduit.core.tensor.LaneRows;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import static jdk.incubator.vector.VectorOperators.LSHR;

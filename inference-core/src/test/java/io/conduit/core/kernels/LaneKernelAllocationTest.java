@@ -33,7 +33,7 @@ class LaneKernelAllocationTest {
     /** Bytes per call allowed: the loop body's lambda and the tile index array, with room to spare. */
     private static final double ALLOWED_BYTES_PER_CALL = 512;
     /** Boxed vectors run at C1 speed for many thousands of calls; a healthy kernel compiles within seconds. */
-    private static final long GIVE_UP_NANOS = TimeUnit.SECONDS.toNanos(60);
+    private static final long GIVE_UP_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     static Stream<Arguments> cases() {
         // Row counts in lane groups (L rows each): 8 are a whole super-group at batch 1 (8 chains), 4 its first half
