@@ -32,6 +32,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LaneKernelAllocationTest {
     /** Bytes per call allowed: the loop body's lambda and the tile index array, with room to spare. */
     private static final double ALLOWED_BYTES_PER_CALL = 512;
+    /** Room for one boxed 16-lane vector (and its array) per output of the file-layout paths (see there). */
+    private static final double BYTES_PER_OUTPUT_SUM = 192;
     /** Boxed vectors run at C1 speed for many thousands of calls; a healthy kernel compiles within seconds. */
     private static final long GIVE_UP_NANOS = TimeUnit.SECONDS.toNanos(30);
 
@@ -62,6 +64,36 @@ class LaneKernelAllocationTest {
                 .isLessThanOrEqualTo(ALLOWED_BYTES_PER_CALL);
     }
 
+    /**
+     * The paths without a lane copy: float types always, quantized types when their copy does not fit the heap (here
+     * forced with {@link MatMul#laneCopies}). Eight rows make one work item at batch 1 (the file-layout decoders) and
+     * batched (the 4x4 and 8x3 dot-product tiles). These end each output in a horizontal sum of one vector, and in
+     * some JIT states (after the lane tests, or for Q4_0 at batch 1-3) that vector is boxed once per output, ~100
+     * bytes; allowed here, as it costs little against a row of hundreds of elements. What must not happen is a box
+     * per step of the loop over a row: at 256 columns, ~16 per output.
+     */
+    @ParameterizedTest(name = "{0} batch {1}")
+    @MethodSource("fileLayoutCases")
+    void compiledFileLayoutKernelsBoxNothingInTheirLoops(GgmlType type, int batch) {
+        int rows = 8, cols = 256;
+        WeightMatrix[] ws = {MatMulTest.random(type, rows, cols, 17L * batch)};
+        float[] x = MatMulTest.gaussian(new Random(batch), batch * cols);
+        float[][] outs = {new float[batch * rows]};
+        MatMul.laneCopies = false;
+        try {
+            double allowed = ALLOWED_BYTES_PER_CALL + BYTES_PER_OUTPUT_SUM * rows * batch;
+            assertThat(bytesPerCallOnceCompiled(() -> MatMul.matmul(ws, x, batch, outs), allowed))
+                    .as("bytes allocated per call once compiled (%s, %d lanes)", type, Dequant.L)
+                    .isLessThanOrEqualTo(allowed);
+        } finally {
+            MatMul.laneCopies = true;
+        }
+    }
+
+    static Stream<Arguments> fileLayoutCases() {
+        return Stream.of(MatMulTest.TYPES).flatMap(t -> Stream.of(1, 3, 4, 16, 32).map(b -> Arguments.of(t, b)));
+    }
+
     /** Scores of three query heads per KV head (a pair, then one alone) and their weighted values, over 1.5 blocks. */
     @Test
     void compiledAttentionReadsKeepVectorsInRegisters() {
@@ -89,8 +121,12 @@ class LaneKernelAllocationTest {
                 .isLessThanOrEqualTo(ALLOWED_BYTES_PER_CALL);
     }
 
-    /** Runs {@code call} until it allocates at most the allowance per call (or gives up): the last measurement. */
     private static double bytesPerCallOnceCompiled(Runnable call) {
+        return bytesPerCallOnceCompiled(call, ALLOWED_BYTES_PER_CALL);
+    }
+
+    /** Runs {@code call} until it allocates at most {@code allowed} bytes per call (or gives up): the last measurement. */
+    private static double bytesPerCallOnceCompiled(Runnable call, double allowed) {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         double perCall = Double.MAX_VALUE;
         for (long start = System.nanoTime(); System.nanoTime() - start < GIVE_UP_NANOS; ) {
@@ -98,7 +134,7 @@ class LaneKernelAllocationTest {
             long before = threads.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < 100; i++) call.run();
             perCall = (threads.getCurrentThreadAllocatedBytes() - before) / 100.0;
-            if (perCall <= ALLOWED_BYTES_PER_CALL) break;
+            if (perCall <= allowed) break;
         }
         return perCall;
     }
