@@ -523,10 +523,12 @@ final class LaneMatMul {
     }
 
     /**
-     * {@link #nibbles} with 8 lanes, where its 8 chains in one loop overran C2's inlining budget (vector ops left as
-     * calls, run by the Java fallback: 0.1-2 GFLOP/s instead of ~15): as {@link #nibblesK}, each block in two 4-chain
-     * passes, the second reading the block's 1 KiB from L1. One thread, l1b from DRAM: 17-18.5 GFLOP/s, against 14-16
-     * streaming half super-groups (two passes over each super-group's lines).
+     * {@link #nibbles} with 8 lanes, where its 8 chains in one loop ran with vector ops left as calls, by the Java
+     * fallback: 0.1-2 GFLOP/s instead of ~15 on a Zen 3 (session 9, read then as C2's inlining budget; session 10 found
+     * the same symptom at 16 lanes came from the nibble helpers, which the 8-chain loop then also used, so an 8-chain
+     * 8-lane kernel with the lookups at the call site was never measured). As {@link #nibblesK}, each block in two
+     * 4-chain passes, the second reading the block's 1 KiB from L1. One thread, l1b from DRAM: 17-18.5 GFLOP/s, against
+     * 14-16 streaming half super-groups (two passes over each super-group's lines).
      */
     static void nibblesByBlock(LaneRows p, int sg, float[] x, int xOff, float[] out) {
         float[] chains = CHAINS.get();
