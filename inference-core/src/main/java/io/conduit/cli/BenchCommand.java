@@ -63,6 +63,14 @@ public final class BenchCommand implements Callable<Integer> {
             + "filling this many MiB (past the L3, as a decode step reads its weights from DRAM); 0 = one warm matrix")
     long coldMb;
 
+    @Option(names = "--context", defaultValue = "32", description = "decode suite: tokens each sequence holds before "
+            + "the timed steps, so attention reads that many positions and more (default: ${DEFAULT-VALUE})")
+    int context;
+
+    @Option(names = "--kv-cache-dtype", defaultValue = "f32", description = "decode suite: KV cache storage, f32 or "
+            + "q8_0 (int8 with a scale per 32 values; as the gateway's kv-cache-dtype) (default: ${DEFAULT-VALUE})")
+    String kvCacheDtype;
+
     @Option(names = "--json", description = "one JSON object per case, one per line")
     boolean json;
 
@@ -81,6 +89,11 @@ public final class BenchCommand implements Callable<Integer> {
             r.put("loadavg_1m", loadAverage()); // the cores are shared: say how busy the machine was
             emit(r, mapper, out);
         };
+        if (!kvCacheDtype.equals("f32") && !kvCacheDtype.equals("q8_0")) {
+            throw new IllegalArgumentException("--kv-cache-dtype must be f32 or q8_0, not '" + kvCacheDtype + "'");
+        }
+        if (context < 1) throw new IllegalArgumentException("--context must be at least 1");
+        boolean quantizedKv = kvCacheDtype.equals("q8_0");
         boolean all = suite.equals("all");
         if (!all && !suite.equals("decode") && !suite.equals("batching") && !suite.equals("matmul")) {
             throw new IllegalArgumentException("unknown suite '" + suite + "' (known: decode, batching, matmul, all)");
@@ -114,7 +127,7 @@ public final class BenchCommand implements Callable<Integer> {
                     QuantMix mix = parseMix(q);
                     DecodeBench.run(models, shape, mix,
                             quantize == null ? null : io.conduit.core.quant.Quantizer.parseTarget(quantize), batches,
-                            new DecodeBench.Options(prompt, tokens, 32, seconds, !noProbe), limits, r -> {
+                            new DecodeBench.Options(prompt, tokens, context, seconds, !noProbe, quantizedKv), limits, r -> {
                                 r.put("loadavg_1m", loadAverage());
                                 decodeRows.add(r);
                                 if (!json) System.err.println("  " + human(r));

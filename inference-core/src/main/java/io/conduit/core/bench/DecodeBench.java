@@ -53,10 +53,16 @@ public final class DecodeBench {
      * {@link BandwidthProbe#DEFAULT_BYTES} takes ~5 ms at 50 GB/s, as long as a smol135m step: without probes a case
      * takes less wall time, and reports the roof fields only.
      */
-    public record Options(int promptTokens, int decodeSteps, int contextTokens, double secondsPerCase, boolean probe) {
+    public record Options(int promptTokens, int decodeSteps, int contextTokens, double secondsPerCase, boolean probe,
+                          boolean quantizedKv) {
         /** With probes. */
         public Options(int promptTokens, int decodeSteps, int contextTokens, double secondsPerCase) {
             this(promptTokens, decodeSteps, contextTokens, secondsPerCase, true);
+        }
+
+        /** With a float32 KV cache. */
+        public Options(int promptTokens, int decodeSteps, int contextTokens, double secondsPerCase, boolean probe) {
+            this(promptTokens, decodeSteps, contextTokens, secondsPerCase, probe, false);
         }
 
         public static Options defaults() {
@@ -131,9 +137,13 @@ public final class DecodeBench {
         return 4L * c.layers() * c.qDim() * ctx;
     }
 
-    /** KV bytes one token's attention reads at context length {@code ctx}. */
-    static long kvBytes(ModelConfig c, int ctx) {
-        return 2L * c.layers() * c.kvDim() * Float.BYTES * ctx;
+    /**
+     * KV bytes one token's attention reads at context length {@code ctx}: float32 keys and values, or int8 with a
+     * float scale per {@link KvCache#scaleGroup} values.
+     */
+    static long kvBytes(ModelConfig c, int ctx, boolean quantized) {
+        long values = 2L * c.layers() * c.kvDim() * ctx;
+        return quantized ? values + values / KvCache.scaleGroup(c) * Float.BYTES : values * Float.BYTES;
     }
 
     /**
@@ -170,7 +180,7 @@ public final class DecodeBench {
         int blockSize = 16;
         int perSeq = Math.max(o.promptTokens(), o.contextTokens() + o.decodeSteps() * 2 + 8) + 1;
         int blocks = maxBatch * ((perSeq + blockSize - 1) / blockSize) + 2 * ((o.promptTokens() + blockSize) / blockSize);
-        KvCache kv = new KvCache(c, blocks, blockSize);
+        KvCache kv = new KvCache(c, blocks, blockSize, o.quantizedKv());
         ModelRunner runner = new ModelRunner(c, m.weights(), kv);
         SplittableRandom rnd = new SplittableRandom(7);
 
@@ -196,19 +206,27 @@ public final class DecodeBench {
                 tables[s] = kv.newTable();
                 if (!tables[s].ensureCapacity(perSeq, kv.pool())) throw new IllegalStateException("KV cache too small");
             }
-            // Each sequence starts from a context of contextTokens (prefilled together).
+            // Each sequence starts from a context of contextTokens, prefilled together in forwards of at most ~512
+            // tokens (a long context at batch 64 in one forward would need gigabytes of activations).
             int ctx = o.contextTokens();
-            int[] tokens = new int[batch * ctx];
-            int[] positions = new int[batch * ctx];
-            int[] seq = new int[batch * ctx];
-            for (int s = 0; s < batch; s++) {
-                for (int p = 0; p < ctx; p++) {
-                    tokens[s * ctx + p] = 3 + rnd.nextInt(c.vocabSize() - 3);
-                    positions[s * ctx + p] = p;
-                    seq[s * ctx + p] = s;
+            int chunk = Math.max(1, 512 / batch);
+            for (int p0 = 0; p0 < ctx; p0 += chunk) {
+                int len = Math.min(chunk, ctx - p0);
+                int[] tokens = new int[batch * len];
+                int[] positions = new int[batch * len];
+                int[] seq = new int[batch * len];
+                for (int s = 0; s < batch; s++) {
+                    for (int p = 0; p < len; p++) {
+                        tokens[s * len + p] = 3 + rnd.nextInt(c.vocabSize() - 3);
+                        positions[s * len + p] = p0 + p;
+                        seq[s * len + p] = s;
+                    }
                 }
+                runner.forward(new ForwardBatch(tokens, positions, seq, tables, new int[]{len - 1}));
             }
-            runner.forward(new ForwardBatch(tokens, positions, seq, tables, new int[]{ctx - 1}));
+            // Start the timed steps with an empty young generation: the warm-up's garbage (vectors boxed before C2
+            // compiled the kernels, the lane copies) otherwise made 85-290 ms young collections land in timed steps.
+            System.gc();
             int[] step = new int[batch];
             int[] stepSeq = new int[batch];
             int[] all = new int[batch];
@@ -256,7 +274,7 @@ public final class DecodeBench {
             for (BlockTable t : tables) t.release(kv.pool());
 
             int meanCtx = ctx + warm + steps / 2;
-            long stepBytes = weightBytes + (long) batch * kvBytes(c, meanCtx);
+            long stepBytes = weightBytes + (long) batch * kvBytes(c, meanCtx, o.quantizedKv());
             long flopsPerToken = matrixFlops + attentionFlops(c, meanCtx);
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("suite", "decode");
@@ -264,6 +282,8 @@ public final class DecodeBench {
             r.put("quant", quant);
             r.put("batch", batch);
             r.put("threads", limits.threads());
+            r.put("context_tokens", ctx);
+            r.put("kv_cache_dtype", o.quantizedKv() ? "q8_0" : "f32");
             r.put("prefill_tokens", o.promptTokens());
             r.put("prefill_tok_s", round(prefillTokS));
             r.put("prefill_flops_per_token", prefillFlopsPerToken(m, o.promptTokens()));

@@ -42,7 +42,7 @@ public final class KvCache {
         this.blockSize = blockSize;
         this.kvDim = config.kvDim();
         int slots = blocks * blockSize;
-        int group = groupSize(config);
+        int group = scaleGroup(config);
         this.keys = quantized ? null : new float[config.layers()][(int) valuesPerLayer];
         this.values = quantized ? null : new float[config.layers()][(int) valuesPerLayer];
         this.quantizedKeys = quantized ? new Int8Store(config.layers(), slots, kvDim, group) : null;
@@ -57,12 +57,13 @@ public final class KvCache {
 
     public static int blocksForBudget(ModelConfig config, long bytes, int blockSize, boolean quantized) {
         long valuesPerBlock = 2L * config.layers() * blockSize * config.kvDim();
-        long perBlock = quantized ? valuesPerBlock + valuesPerBlock / groupSize(config) * Float.BYTES
+        long perBlock = quantized ? valuesPerBlock + valuesPerBlock / scaleGroup(config) * Float.BYTES
                 : valuesPerBlock * Float.BYTES;
         return (int) Math.max(1, bytes / perBlock);
     }
 
-    private static int groupSize(ModelConfig config) {
+    /** Values per int8 scale of the quantized cache: 32, or a whole head when the head size is not a multiple of 32. */
+    public static int scaleGroup(ModelConfig config) {
         return config.headDim() % Q8_GROUP == 0 ? Q8_GROUP : config.headDim();
     }
 

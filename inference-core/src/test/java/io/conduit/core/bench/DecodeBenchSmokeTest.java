@@ -154,6 +154,34 @@ class DecodeBenchSmokeTest {
         assertThat(r).containsKeys("decode_tok_s", "roofline_fraction", "decode_tok_s_median_step");
     }
 
+    /**
+     * {@code --context} and {@code --kv-cache-dtype q8_0}: the rows say which cache and context they ran, and the bytes
+     * a step reads count int8 keys and values (1 byte, plus a 4-byte scale per head: TINY's heads are 16 wide, not a multiple of 32)
+     * instead of 4 bytes each, at the same mean context.
+     */
+    @Test
+    void contextAndInt8KvCacheAreReportedAndCounted() throws Exception {
+        MachineLimits memoryBound = new MachineLimits(1.0, 1e9, 2, 256);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        try (LoadedModel m = ModelLoader.load(DecodeBench.cachedModel(dir, TINY, GgmlType.Q8_0))) {
+            for (boolean int8 : new boolean[]{false, true}) {
+                DecodeBench.run(m, "tiny", "q8_0", new int[]{2}, new DecodeBench.Options(8, 3, 40, 30, false, int8),
+                        memoryBound, rows::add);
+            }
+            assertThat(rows).hasSize(2);
+            Map<String, Object> f32 = rows.get(0), q8 = rows.get(1);
+            assertThat(f32.get("kv_cache_dtype")).isEqualTo("f32");
+            assertThat(q8.get("kv_cache_dtype")).isEqualTo("q8_0");
+            assertThat(f32.get("context_tokens")).isEqualTo(40);
+            assertThat(q8.get("context_tokens")).isEqualTo(40);
+            int meanCtx = 40 + 2 + 3 / 2; // context, the two warm-up steps, half the timed ones
+            long values = 2L * TINY.layers() * TINY.kvHeads() * (TINY.dim() / TINY.heads()) * meanCtx;
+            long weights = (long) num(f32, "bytes_per_step") - 2 * values * 4;
+            assertThat(weights).isPositive();
+            assertThat((long) num(q8, "bytes_per_step")).isEqualTo(weights + 2 * (values + values / 16 * 4));
+        }
+    }
+
     @Test
     void q4KMixIsRejectedOnSmol135mBeforeAnythingIsWritten() throws Exception {
         assertThatThrownBy(() -> DecodeBench.cachedModel(dir, ModelShape.SMOL_135M, QuantMix.Q4_K_M))
