@@ -12,8 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
  * sums, and every position's score has the same fixed recipe whichever lane or scalar tail computes it.
  *
  * <p>Or int8 with one float scale per group of 32 values (Q8_0's recipe; a whole head when the head size is not
- * a multiple of 32), row-major for keys too, which holds about 3.5x more tokens in the same memory at a small
- * cost in precision. Attention reads the cache through {@link #keyScores} and {@link #addValues}, a block of
+ * a multiple of 32; {@link Int8KvStore}, keys transposed the same way), which holds about 3.5x more tokens in the
+ * same memory at a small cost in precision. Attention reads the cache through {@link #keyScores} and {@link #addValues}, a block of
  * positions and all the query heads that share a KV head at a time.
  */
 public final class KvCache {
@@ -25,8 +25,7 @@ public final class KvCache {
     private final int kvDim;
     private final float[][] keys;
     private final float[][] values;
-    private final Int8Store quantizedKeys;
-    private final Int8Store quantizedValues;
+    private final Int8KvStore quantized;
     private final BlockPool pool;
 
     public KvCache(ModelConfig config, int blocks, int blockSize) {
@@ -45,8 +44,7 @@ public final class KvCache {
         int group = scaleGroup(config);
         this.keys = quantized ? null : new float[config.layers()][(int) valuesPerLayer];
         this.values = quantized ? null : new float[config.layers()][(int) valuesPerLayer];
-        this.quantizedKeys = quantized ? new Int8Store(config.layers(), slots, kvDim, group) : null;
-        this.quantizedValues = quantized ? new Int8Store(config.layers(), slots, kvDim, group) : null;
+        this.quantized = quantized ? new Int8KvStore(config.layers(), slots, blockSize, kvDim, group) : null;
         this.pool = new BlockPool(blocks);
     }
 
@@ -71,15 +69,14 @@ public final class KvCache {
 
     public BlockPool pool() { return pool; }
 
-    public boolean quantized() { return quantizedKeys != null; }
+    public boolean quantized() { return quantized != null; }
 
     public BlockTable newTable() { return new BlockTable(blockSize); }
 
     /** Writes one token's keys and values (kvDim floats each) into {@code slot}. */
     public void store(int layer, int slot, float[] k, int kOff, float[] v, int vOff) {
-        if (quantizedKeys != null) {
-            quantizedKeys.store(layer, slot, k, kOff);
-            quantizedValues.store(layer, slot, v, vOff);
+        if (quantized != null) {
+            quantized.store(layer, slot, k, kOff, v, vOff);
         } else {
             int o = slot % blockSize;
             float[] kt = keys[layer];
@@ -100,13 +97,8 @@ public final class KvCache {
      */
     public void keyScores(int layer, int block, int o0, int o1, int headOff, float[] q, int qOff, int heads, int n,
                           float[] scores, int sOff, int stride) {
-        if (quantizedKeys != null) {
-            for (int g = 0; g < heads; g++) {
-                for (int o = o0; o < o1; o++) {
-                    scores[sOff + g * stride + o - o0] =
-                            quantizedKeys.dot(layer, block * blockSize + o, headOff, q, qOff + g * n, n);
-                }
-            }
+        if (quantized != null) {
+            quantized.keyScores(layer, block, o0, o1, headOff, q, qOff, heads, n, scores, sOff, stride);
             return;
         }
         float[] kt = keys[layer];
@@ -219,13 +211,8 @@ public final class KvCache {
      */
     public void addValues(int layer, int block, int o0, int o1, int headOff, float[] weights, int wOff, int stride,
                           int heads, float[] out, int outOff, int n) {
-        if (quantizedValues != null) {
-            for (int g = 0; g < heads; g++) {
-                for (int o = o0; o < o1; o++) {
-                    quantizedValues.axpy(layer, block * blockSize + o, headOff, weights[wOff + g * stride + o - o0],
-                            out, outOff + g * n, n);
-                }
-            }
+        if (quantized != null) {
+            quantized.addValues(layer, block, o0, o1, headOff, weights, wOff, stride, heads, out, outOff, n);
             return;
         }
         float[] vs = values[layer];
@@ -270,7 +257,7 @@ public final class KvCache {
 
     /** q[qOff..qOff+n) . key[slot][headOff..headOff+n), with {@link #keyScores}' recipe. */
     public float dotKey(int layer, int slot, int headOff, float[] q, int qOff, int n) {
-        if (quantizedKeys != null) return quantizedKeys.dot(layer, slot, headOff, q, qOff, n);
+        if (quantized != null) return quantized.dotKey(layer, slot, headOff, q, qOff, n);
         int o = slot % blockSize;
         return keyScore(keys[layer], (slot - o) * kvDim + headOff * blockSize + o, q, qOff, n);
     }
@@ -279,58 +266,5 @@ public final class KvCache {
     public void addValue(int layer, int slot, int headOff, float weight, float[] out, int outOff, int n) {
         int o = slot % blockSize;
         addValues(layer, slot / blockSize, o, o + 1, headOff, new float[]{weight}, 0, 1, 1, out, outOff, n);
-    }
-
-    /** Symmetric int8 with one scale per group of values: x ~= scale * q, q in [-127, 127]. */
-    private static final class Int8Store {
-        private final byte[][] quants;
-        private final float[][] scales;
-        private final int kvDim;
-        private final int group;
-
-        Int8Store(int layers, int slots, int kvDim, int group) {
-            this.quants = new byte[layers][slots * kvDim];
-            this.scales = new float[layers][slots * (kvDim / group)];
-            this.kvDim = kvDim;
-            this.group = group;
-        }
-
-        void store(int layer, int slot, float[] x, int off) {
-            byte[] q = quants[layer];
-            float[] s = scales[layer];
-            for (int g = 0; g < kvDim / group; g++) {
-                float max = 0;
-                for (int i = 0; i < group; i++) max = Math.max(max, Math.abs(x[off + g * group + i]));
-                float scale = max / 127f;
-                float inv = scale == 0 ? 0 : 1f / scale;
-                s[slot * (kvDim / group) + g] = scale;
-                int base = slot * kvDim + g * group;
-                for (int i = 0; i < group; i++) q[base + i] = (byte) Math.round(x[off + g * group + i] * inv);
-            }
-        }
-
-        /** headOff and n are whole groups (a head is one or more groups). */
-        float dot(int layer, int slot, int headOff, float[] x, int xOff, int n) {
-            byte[] q = quants[layer];
-            float[] s = scales[layer];
-            float sum = 0;
-            for (int g = 0; g < n / group; g++) {
-                int base = slot * kvDim + headOff + g * group;
-                float partial = 0;
-                for (int i = 0; i < group; i++) partial += q[base + i] * x[xOff + g * group + i];
-                sum += partial * s[(slot * kvDim + headOff) / group + g];
-            }
-            return sum;
-        }
-
-        void axpy(int layer, int slot, int headOff, float weight, float[] y, int yOff, int n) {
-            byte[] q = quants[layer];
-            float[] s = scales[layer];
-            for (int g = 0; g < n / group; g++) {
-                int base = slot * kvDim + headOff + g * group;
-                float w = weight * s[(slot * kvDim + headOff) / group + g];
-                for (int i = 0; i < group; i++) y[yOff + g * group + i] += w * q[base + i];
-            }
-        }
     }
 }

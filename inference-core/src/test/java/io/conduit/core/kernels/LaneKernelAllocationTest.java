@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.management.ManagementFactory;
 import java.util.Random;
@@ -94,13 +95,17 @@ class LaneKernelAllocationTest {
         return Stream.of(MatMulTest.TYPES).flatMap(t -> Stream.of(1, 3, 4, 16, 32).map(b -> Arguments.of(t, b)));
     }
 
-    /** Scores of three query heads per KV head (a pair, then one alone) and their weighted values, over 1.5 blocks. */
-    @Test
-    void compiledAttentionReadsKeepVectorsInRegisters() {
+    /**
+     * Scores of three query heads per KV head (a pair, then one alone) and their weighted values, over 1.5 blocks, from
+     * the float32 cache and from the int8 one.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void compiledAttentionReadsKeepVectorsInRegisters(boolean int8) {
         int hd = 64, heads = 6, kvHeads = 2, group = 3, blockSize = 16;
         ModelConfig c = new ModelConfig(Architecture.LLAMA, heads * hd, 1, heads, kvHeads, hd, 64, 100, 4096, 1e-5f,
                 RopeConfig.plain(10000, hd, RopeLayout.HALF_SPLIT), false, false, 0);
-        KvCache kv = new KvCache(c, 2, blockSize);
+        KvCache kv = new KvCache(c, 2, blockSize, int8);
         Random rnd = new Random(3);
         for (int slot = 0; slot < 2 * blockSize; slot++) {
             kv.store(0, slot, MatMulTest.gaussian(rnd, kvHeads * hd), 0, MatMulTest.gaussian(rnd, kvHeads * hd), 0);
