@@ -200,7 +200,19 @@ final class Int8KvStore {
         byte[] vq = values[layer];
         float[] vs = valueScales[layer];
         int first = block * blockSize;
-        for (int g = 0; g < heads; g++) {
+        int g = 0;
+        if (VECTOR && group % (2 * L) == 0) { // two vectors share a scale; query heads two at a time
+            for (; g + 2 <= heads; g += 2) {
+                int wo = wOff + g * stride - o0, yo = outOff + g * n;
+                int d = 0;
+                for (; d + 4 * L <= n; d += 4 * L) {
+                    addValuesPair(vq, vs, first, o0, o1, headOff + d, weights, wo, wo + stride, out, yo + d, yo + n + d);
+                }
+                addValuesTail(vq, vs, first, o0, o1, headOff, d, n, weights, wo, out, yo);
+                addValuesTail(vq, vs, first, o0, o1, headOff, d, n, weights, wo + stride, out, yo + n);
+            }
+        }
+        for (; g < heads; g++) {
             int wo = wOff + g * stride - o0;
             int yo = outOff + g * n;
             int d = 0;
@@ -208,19 +220,68 @@ final class Int8KvStore {
                 for (; d + 4 * L <= n; d += 4 * L) {
                     addValues4(vq, vs, first, o0, o1, headOff + d, weights, wo, out, yo + d);
                 }
-                for (; d + L <= n; d += L) {
-                    int e = headOff + d, j = e / group;
-                    FloatVector a = FloatVector.fromArray(F, out, yo + d);
-                    for (int o = o0; o < o1; o++) {
-                        int slot = first + o;
-                        float coef = weights[wo + o] * vs[slot * groups + j];
-                        a = b2f(vq, slot * kvDim + e).fma(FloatVector.broadcast(F, coef), a);
-                    }
-                    a.intoArray(out, yo + d);
-                }
             }
-            addValuesScalar(vq, vs, first, o0, o1, headOff, d, n, weights, wo, out, yo);
+            addValuesTail(vq, vs, first, o0, o1, headOff, d, n, weights, wo, out, yo);
         }
+    }
+
+    /** Output values [from, n) of one head: single vectors where a vector's values share a scale, then scalar. */
+    private void addValuesTail(byte[] vq, float[] vs, int first, int o0, int o1, int headOff, int from, int n,
+                               float[] weights, int wo, float[] out, int yo) {
+        int d = from;
+        if (VECTOR && group % L == 0) {
+            for (; d + L <= n; d += L) {
+                int e = headOff + d, j = e / group;
+                FloatVector a = FloatVector.fromArray(F, out, yo + d);
+                for (int o = o0; o < o1; o++) {
+                    int slot = first + o;
+                    float coef = weights[wo + o] * vs[slot * groups + j];
+                    a = b2f(vq, slot * kvDim + e).fma(FloatVector.broadcast(F, coef), a);
+                }
+                a.intoArray(out, yo + d);
+            }
+        }
+        addValuesScalar(vq, vs, first, o0, o1, headOff, d, n, weights, wo, out, yo);
+    }
+
+    /**
+     * {@link #addValues4} for two query heads (weights at wa and wb, outputs at ya and yb), each value vector converted
+     * once for both; vectors 0-1 and 2-3 share a scale (the group holds a multiple of 2L values).
+     */
+    private void addValuesPair(byte[] vq, float[] vs, int first, int o0, int o1, int e, float[] weights, int wa,
+                               int wb, float[] out, int ya, int yb) {
+        int j0 = e / group, j1 = (e + 2 * L) / group;
+        FloatVector a0 = FloatVector.fromArray(F, out, ya), a1 = FloatVector.fromArray(F, out, ya + L);
+        FloatVector a2 = FloatVector.fromArray(F, out, ya + 2 * L), a3 = FloatVector.fromArray(F, out, ya + 3 * L);
+        FloatVector b0 = FloatVector.fromArray(F, out, yb), b1 = FloatVector.fromArray(F, out, yb + L);
+        FloatVector b2 = FloatVector.fromArray(F, out, yb + 2 * L), b3 = FloatVector.fromArray(F, out, yb + 3 * L);
+        for (int o = o0; o < o1; o++) {
+            int slot = first + o, x = slot * kvDim + e, s = slot * groups;
+            float s0 = vs[s + j0], s1 = vs[s + j1], w = weights[wa + o], v = weights[wb + o];
+            FloatVector ca = FloatVector.broadcast(F, w * s0), cb = FloatVector.broadcast(F, v * s0);
+            FloatVector q = b2f(vq, x);
+            a0 = q.fma(ca, a0);
+            b0 = q.fma(cb, b0);
+            q = b2f(vq, x + L);
+            a1 = q.fma(ca, a1);
+            b1 = q.fma(cb, b1);
+            ca = FloatVector.broadcast(F, w * s1);
+            cb = FloatVector.broadcast(F, v * s1);
+            q = b2f(vq, x + 2 * L);
+            a2 = q.fma(ca, a2);
+            b2 = q.fma(cb, b2);
+            q = b2f(vq, x + 3 * L);
+            a3 = q.fma(ca, a3);
+            b3 = q.fma(cb, b3);
+        }
+        a0.intoArray(out, ya);
+        a1.intoArray(out, ya + L);
+        a2.intoArray(out, ya + 2 * L);
+        a3.intoArray(out, ya + 3 * L);
+        b0.intoArray(out, yb);
+        b1.intoArray(out, yb + L);
+        b2.intoArray(out, yb + 2 * L);
+        b3.intoArray(out, yb + 3 * L);
     }
 
     /** Four vectors of one head's output, from dimension {@code e} of the cache, over positions [o0, o1) in order. */
