@@ -18,8 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * </ul>
  * Every score and every output value has one fixed recipe whether a vector lane or the scalar tail computes it (see
  * {@link #keyScore} and {@link #addValuesScalar}), so results depend neither on the batch nor on the vector width.
- * Before session 11 both were scalar loops: at a 2000-token context smol135m decoded at 40 tok/s with this cache against
- * 95-190 with float32 (docs/BENCHMARKS.md).
+ * Before session 11 both were scalar loops: at a 2000-token context smol135m decoded at 30 (batch 1) and 47 (batch 16)
+ * tok/s with this cache against 76-79 and 150-172 with float32; with these kernels 90-99 and 215 (docs/BENCHMARKS.md).
  */
 final class Int8KvStore {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
