@@ -106,6 +106,10 @@ final class LaneMatMul {
 
     /** outs[i] = ws[i] x for {@code batch} rows of x; all copies share {@code cols}. */
     static void matmul(LaneRows[] ps, float[] x, int batch, float[][] outs) {
+        if (NibbleInt16MatMul.runs(ps)) {
+            NibbleInt16MatMul.matmul(ps, x, batch, outs);
+            return;
+        }
         if (batch < 4) {
             int[] firstSg = firstTiles(ps, W);
             // One work item per super-group of a matrix: 8 chains, or 4 over its first half where the matrix ends

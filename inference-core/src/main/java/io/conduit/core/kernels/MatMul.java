@@ -123,6 +123,15 @@ public final class MatMul {
         });
     }
 
+    /**
+     * Whether projections through {@code w} quantize their activations to int8 per block of 32 (a Q4_0 copy with the
+     * int16 kernel, {@link NibbleInt16MatMul}) rather than multiplying them as floats.
+     */
+    public static boolean quantizesActivations(WeightMatrix w) {
+        LaneRows[] ls = laneRows(new WeightMatrix[]{w});
+        return ls != null && NibbleInt16MatMul.runs(ls);
+    }
+
     /** The row-per-lane copies of the group's matrices (Q8_0, Q4_0, Q4_K, Q6_K), or null if any has none. */
     private static LaneRows[] laneRows(WeightMatrix[] ws) {
         if (!laneCopies) return null;

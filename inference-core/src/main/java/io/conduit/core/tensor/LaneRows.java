@@ -39,24 +39,41 @@ public final class LaneRows {
     private static final boolean NIBBLE_KERNEL =
             FloatVector.SPECIES_PREFERRED.length() == 8 || FloatVector.SPECIES_PREFERRED.length() == 16;
 
+    /** How Q4_0 matrices are copied and multiplied. */
+    public enum Q4Kernel {
+        /** Widened to int8 copies, the float recipe: one byte per weight. */
+        INT8,
+        /** 4-bit nibbles, the float recipe (activations as floats). */
+        NIBBLE,
+        /**
+         * 4-bit nibbles times activations quantized to int8 per block of 32, products summed in int16 lanes and
+         * scaled per block (llama.cpp's Q4_0 x Q8_0 dot product): half the vector ops per weight of the float recipe.
+         */
+        INT16
+    }
+
     /**
-     * Whether Q4_0 copies keep 4-bit nibbles rather than int8. {@code conduit.q4.kernel} (system property, first) or
-     * {@code CONDUIT_Q4_KERNEL} (environment) set to {@code int8} or {@code nibble} chooses; by default nibbles with 16
-     * lanes only. With 8 (AVX2) batch 1 is bound by vector ops rather than bytes, and the int8 copy, with fewer ops per
-     * weight, decoded l1b 1.25-1.35x faster on a Zen 3 (docs/BENCHMARKS.md, session 9).
+     * The Q4_0 kernel. {@code conduit.q4.kernel} (system property, first) or {@code CONDUIT_Q4_KERNEL} (environment)
+     * set to {@code int16}, {@code nibble} or {@code int8} chooses; by default {@code int16} wherever the nibble
+     * kernels run (8 or 16 float lanes). Its int16 products run at ~1.7x the FMA rate of the float recipe, so batch 1
+     * reads 4-bit weights as fast as the memory delivers them (docs/BENCHMARKS.md, session 12).
      */
-    public static final boolean Q4_0_NIBBLES = q4Nibbles(System.getProperty("conduit.q4.kernel"),
-            System.getenv("CONDUIT_Q4_KERNEL"), NIBBLE_KERNEL, FloatVector.SPECIES_PREFERRED.length() == 16);
+    public static final Q4Kernel Q4_0_KERNEL = q4Kernel(System.getProperty("conduit.q4.kernel"),
+            System.getenv("CONDUIT_Q4_KERNEL"), NIBBLE_KERNEL, Q4Kernel.INT16);
+
+    /** Whether Q4_0 copies keep 4-bit nibbles rather than int8. */
+    public static final boolean Q4_0_NIBBLES = Q4_0_KERNEL != Q4Kernel.INT8;
 
     /**
      * Whether Q4_K matrices get a (nibble) copy: wherever the nibble kernels run, unless the same override asks for
      * {@code int8}, which reads Q4_K from the file layout instead.
      */
-    public static final boolean Q4_K_NIBBLES = q4Nibbles(System.getProperty("conduit.q4.kernel"),
-            System.getenv("CONDUIT_Q4_KERNEL"), NIBBLE_KERNEL, true);
+    public static final boolean Q4_K_NIBBLES = q4Kernel(System.getProperty("conduit.q4.kernel"),
+            System.getenv("CONDUIT_Q4_KERNEL"), NIBBLE_KERNEL, Q4Kernel.NIBBLE) != Q4Kernel.INT8;
 
     private final GgmlType type;
     private final boolean nibbles;
+    private final boolean quantizedActivations;
     private final int rows;
     private final int cols;
     private final int lanes;
@@ -66,10 +83,11 @@ public final class LaneRows {
     private final float[] scales;
     private final float[] mins;
 
-    private LaneRows(GgmlType type, boolean nibbles, int rows, int cols, int lanes, int groups, int run, byte[] quants,
-                     float[] scales, float[] mins) {
+    private LaneRows(GgmlType type, boolean nibbles, boolean quantizedActivations, int rows, int cols, int lanes,
+                     int groups, int run, byte[] quants, float[] scales, float[] mins) {
         this.type = type;
         this.nibbles = nibbles;
+        this.quantizedActivations = quantizedActivations;
         this.rows = rows;
         this.cols = cols;
         this.lanes = lanes;
@@ -87,7 +105,14 @@ public final class LaneRows {
 
     /** The copy for this machine's vector length; null for other types or when it does not fit the heap. */
     static LaneRows pack(WeightMatrix w) {
-        return pack(w, FloatVector.SPECIES_PREFERRED.length(), w.type() == GgmlType.Q4_K ? Q4_K_NIBBLES : Q4_0_NIBBLES);
+        if (w.type() == GgmlType.Q4_K) return pack(w, FloatVector.SPECIES_PREFERRED.length(), Q4_K_NIBBLES);
+        return pack(w, FloatVector.SPECIES_PREFERRED.length(), Q4_0_KERNEL);
+    }
+
+    /** As {@link #pack(WeightMatrix, int, boolean)}, Q4_0 as {@code kernel} says (other types as their only way). */
+    public static LaneRows pack(WeightMatrix w, int lanes, Q4Kernel kernel) {
+        if (w.type() != GgmlType.Q4_0) return pack(w, lanes, kernel != Q4Kernel.INT8);
+        return pack(w, lanes, kernel != Q4Kernel.INT8, kernel == Q4Kernel.INT16);
     }
 
     /**
@@ -95,6 +120,10 @@ public final class LaneRows {
      * Q4_K is only copied as nibbles (null without).
      */
     public static LaneRows pack(WeightMatrix w, int lanes, boolean nibbles) {
+        return pack(w, lanes, nibbles, false);
+    }
+
+    private static LaneRows pack(WeightMatrix w, int lanes, boolean nibbles, boolean quantizedActivations) {
         GgmlType type = w.type();
         if (type == GgmlType.Q6_K) return packQ6_K(w, lanes);
         if (type == GgmlType.Q4_K) return nibbles ? packQ4_K(w, lanes) : null;
@@ -135,7 +164,8 @@ public final class LaneRows {
                 }
             }
         }
-        return new LaneRows(type, nibbles, w.rows(), w.cols(), lanes, groups, 32, q, d, null); // padding rows: scale 0
+        return new LaneRows(type, nibbles, nibbles && quantizedActivations, w.rows(), w.cols(), lanes, groups, 32, q, d,
+                null); // padding rows: scale 0
     }
 
     /**
@@ -163,7 +193,7 @@ public final class LaneRows {
                 }
             }
         }
-        return new LaneRows(GgmlType.Q6_K, false, w.rows(), cols, lanes, GROUPS, 16, q, d, null);
+        return new LaneRows(GgmlType.Q6_K, false, false, w.rows(), cols, lanes, GROUPS, 16, q, d, null);
     }
 
     /**
@@ -201,7 +231,7 @@ public final class LaneRows {
                 }
             }
         }
-        return new LaneRows(GgmlType.Q4_K, true, w.rows(), cols, lanes, GROUPS, 32, q, d, m);
+        return new LaneRows(GgmlType.Q4_K, true, false, w.rows(), cols, lanes, GROUPS, 32, q, d, m);
     }
 
     /**
@@ -216,18 +246,22 @@ public final class LaneRows {
     }
 
     /**
-     * Nibbles or int8 for an override ({@code property} first, then {@code env}: {@code int8} or {@code nibble}, any
-     * case; anything else is ignored), whether this CPU runs the nibble kernels, and the choice without an override.
-     * {@code nibble} without the kernels falls back to int8.
+     * The Q4_0 kernel for an override ({@code property} first, then {@code env}: {@code int16}, {@code nibble} or
+     * {@code int8}, any case; anything else is ignored), whether this CPU runs the nibble kernels, and the choice
+     * without an override. Without the nibble kernels every choice falls back to int8.
      */
-    static boolean q4Nibbles(String property, String env, boolean nibbleKernel, boolean byDefault) {
+    static Q4Kernel q4Kernel(String property, String env, boolean nibbleKernel, Q4Kernel byDefault) {
+        if (!nibbleKernel) return Q4Kernel.INT8;
         for (String v : new String[]{property, env}) {
             if (v == null) continue;
-            String k = v.trim().toLowerCase(Locale.ROOT);
-            if (k.equals("int8")) return false;
-            if (k.equals("nibble")) return nibbleKernel;
+            switch (v.trim().toLowerCase(Locale.ROOT)) {
+                case "int8": return Q4Kernel.INT8;
+                case "nibble": return Q4Kernel.NIBBLE;
+                case "int16": return Q4Kernel.INT16;
+                default: break;
+            }
         }
-        return nibbleKernel && byDefault;
+        return byDefault;
     }
 
     /** A copy's arrays: quants, one scale per block and row, and (with mins) one min. */
@@ -256,6 +290,9 @@ public final class LaneRows {
 
     /** Whether the quants are Q4_0 nibbles (16 runs per block) rather than int8 (32 runs per block). */
     public boolean nibbles() { return nibbles; }
+
+    /** Q4_0 nibbles only: whether the copy multiplies activations quantized to int8 ({@link Q4Kernel#INT16}). */
+    public boolean quantizedActivations() { return quantizedActivations; }
 
     public int rows() { return rows; }
 
@@ -292,6 +329,6 @@ public final class LaneRows {
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "LaneRows[%s %dx%d, %d lanes%s]", type, rows, cols, lanes,
-                nibbles ? ", nibbles" : "");
+                nibbles ? quantizedActivations ? ", nibbles x int8" : ", nibbles" : "");
     }
 }

@@ -37,10 +37,13 @@ class DecodeBatchesTest {
                     float[] wide = new float[6 * w.rows()], ref = new float[batch * w.rows()];
                     MatMul.matmul(w, x, 6, wide);
                     MatMul.matmulReference(w, x, batch, ref);
+                    float[] row = new float[cols];
                     for (int k = 0; k < batch * w.rows(); k++) {
                         assertThat(Float.floatToRawIntBits(outs[m][k])).as("%s batch %d matrix %d output %d", type, batch, m, k)
                                 .isEqualTo(Float.floatToRawIntBits(wide[k]));
-                        assertThat((double) outs[m][k]).isCloseTo(ref[k], org.assertj.core.api.Assertions.within(1e-4));
+                        w.dequantizeRow(k % w.rows(), row, 0);
+                        double tolerance = MatMul.quantizesActivations(w) ? MatMulTest.int8Bound(row, x, k / w.rows() * cols) : 1e-4;
+                        assertThat((double) outs[m][k]).isCloseTo(ref[k], org.assertj.core.api.Assertions.within(tolerance));
                     }
                 }
             }

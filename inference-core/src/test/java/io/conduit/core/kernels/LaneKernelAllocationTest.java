@@ -66,6 +66,32 @@ class LaneKernelAllocationTest {
     }
 
     /**
+     * Q4_0 nibbles times int8 activations ({@link NibbleInt16MatMul}): a whole super-group and its first half at batch
+     * 1, and one half-super-group tile over the 8-, 4- and 1-token blocks (batches 16, 12 and 5; 4 and 1 with 16
+     * registers). With its conversions behind helpers C2 compiled this kernel with boxed vectors (session 12).
+     */
+    @ParameterizedTest(name = "{0} lane groups batch {1}")
+    @MethodSource("int16Cases")
+    void compiledInt16KernelsKeepVectorsInRegisters(int laneGroups, int batch) {
+        int rows = laneGroups * Dequant.L, cols = 96;
+        WeightMatrix w = MatMulTest.random(GgmlType.Q4_0, rows, cols, 29L * rows + batch);
+        LaneRows p = LaneRows.pack(w, Dequant.L, LaneRows.Q4Kernel.INT16);
+        Assumptions.assumeTrue(LaneMatMul.runs(p), "no lane kernel for this copy on this machine");
+        assertThat(p.quantizedActivations()).isTrue();
+        float[] x = MatMulTest.gaussian(new Random(rows + batch), batch * cols);
+        LaneRows[] ps = {p};
+        float[][] outs = {new float[batch * rows]};
+        assertThat(bytesPerCallOnceCompiled(() -> LaneMatMul.matmul(ps, x, batch, outs)))
+                .as("bytes allocated per call once compiled (%d lanes)", Dequant.L)
+                .isLessThanOrEqualTo(ALLOWED_BYTES_PER_CALL);
+    }
+
+    static Stream<Arguments> int16Cases() {
+        return Stream.of(new int[]{8, 1}, new int[]{4, 1}, new int[]{4, 16}, new int[]{4, 12}, new int[]{4, 5})
+                .map(gb -> Arguments.of(gb[0], gb[1]));
+    }
+
+    /**
      * The paths without a lane copy: float types always, quantized types when their copy does not fit the heap (here
      * forced with {@link MatMul#laneCopies}). Eight rows make one work item at batch 1 (the file-layout decoders) and
      * batched (the 4x4 and 8x3 dot-product tiles). These end each output in a horizontal sum of one vector, and in

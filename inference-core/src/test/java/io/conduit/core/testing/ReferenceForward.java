@@ -1,15 +1,21 @@
 package io.conduit.core.testing;
 
+import io.conduit.core.kernels.MatMul;
 import io.conduit.core.model.LayerWeights;
 import io.conduit.core.model.ModelConfig;
 import io.conduit.core.model.RopeLayout;
 import io.conduit.core.tensor.WeightMatrix;
 import io.conduit.core.model.LoadedModel;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
 
 /**
  * A plain float64 Llama forward pass, written for clarity and nothing else: every weight dequantized to
  * double, every sequence recomputed from scratch, no cache, no batching, no vectors. The engine's real
- * path is checked against it.
+ * path is checked against it. Where the engine multiplies a matrix by int8 activations (Q4_0 with the int16 kernel,
+ * llama.cpp's recipe), the reference rounds that matrix's input the same way first: the error that choice makes is
+ * measured on its own ({@code NibbleInt16MatMulTest}), and here would hide the wiring errors this pass is for.
  */
 public final class ReferenceForward {
     private final ModelConfig c;
@@ -17,6 +23,8 @@ public final class ReferenceForward {
     private final double[][] output;
     private final double[] outputNorm;
     private final Layer[] layers;
+    /** The matrices whose inputs the engine quantizes to int8 per block of 32. */
+    private final Set<double[][]> int8Inputs = Collections.newSetFromMap(new IdentityHashMap<>());
 
     private record Layer(double[] attnNorm, double[][] wq, double[][] wk, double[][] wv, double[][] wo,
                          double[] bq, double[] bk, double[] bv,
@@ -113,12 +121,25 @@ public final class ReferenceForward {
         return out;
     }
 
-    private static double[] matVec(double[][] w, double[] x) {
+    private double[] matVec(double[][] w, double[] x) {
+        if (int8Inputs.contains(w)) x = int8(x);
         double[] out = new double[w.length];
         for (int r = 0; r < w.length; r++) {
             double s = 0;
             for (int i = 0; i < x.length; i++) s += w[r][i] * x[i];
             out[r] = s;
+        }
+        return out;
+    }
+
+    /** x as float, then per block of 32: d = max|x| / 127, values rint(x / d) x d (the engine's int8 activations). */
+    private static double[] int8(double[] x) {
+        double[] out = new double[x.length];
+        for (int b = 0; b < x.length; b += 32) {
+            float amax = 0;
+            for (int i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs((float) x[i]));
+            float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
+            for (int i = b; i < b + 32; i++) out[i] = Math.rint((float) x[i] * id) * (double) d;
         }
         return out;
     }
@@ -130,8 +151,9 @@ public final class ReferenceForward {
         return out;
     }
 
-    private static double[][] dense(WeightMatrix m) {
+    private double[][] dense(WeightMatrix m) {
         double[][] out = new double[m.rows()][];
+        if (MatMul.quantizesActivations(m)) int8Inputs.add(out);
         float[] row = new float[m.cols()];
         for (int r = 0; r < m.rows(); r++) {
             m.dequantizeRow(r, row, 0);
