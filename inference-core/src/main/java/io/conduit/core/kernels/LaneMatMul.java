@@ -26,6 +26,8 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  *   replaces, whose every output ended in a 16-lane reduction).</li>
  * </ul>
  * Both paths form the same products in the same order, so a sequence's logits are bit-identical alone or batched.
+ * Q4_0 copies made for int8 activations ({@link LaneRows#quantizedActivations()}, the default) take their own recipe,
+ * at every batch too: {@link NibbleInt16MatMul}.
  */
 final class LaneMatMul {
     private static final VectorSpecies<Float> F = Dequant.F;
