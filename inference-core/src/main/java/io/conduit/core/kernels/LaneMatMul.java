@@ -108,8 +108,23 @@ final class LaneMatMul {
 
     /** outs[i] = ws[i] x for {@code batch} rows of x; all copies share {@code cols}. */
     static void matmul(LaneRows[] ps, float[] x, int batch, float[][] outs) {
-        if (NibbleInt16MatMul.runs(ps)) {
+        int int16 = 0;
+        for (LaneRows p : ps) if (p.quantizedActivations()) int16++;
+        if (int16 == ps.length) {
             NibbleInt16MatMul.matmul(ps, x, batch, outs);
+            return;
+        }
+        if (int16 > 0) { // a group mixing recipes: each matrix keeps its own, whatever it is projected with
+            LaneRows[][] split = {new LaneRows[int16], new LaneRows[ps.length - int16]};
+            float[][][] splitOuts = {new float[int16][], new float[ps.length - int16][]};
+            int[] n = new int[2];
+            for (int i = 0; i < ps.length; i++) {
+                int side = ps[i].quantizedActivations() ? 0 : 1;
+                split[side][n[side]] = ps[i];
+                splitOuts[side][n[side]++] = outs[i];
+            }
+            NibbleInt16MatMul.matmul(split[0], x, batch, splitOuts[0]);
+            matmul(split[1], x, batch, splitOuts[1]);
             return;
         }
         if (batch < 4) {
@@ -171,7 +186,7 @@ final class LaneMatMul {
      * Where each copy's work starts in one list of tiles of {@code unit} rows over all copies (the last entry is the
      * count); tiles past a matrix's last row are not listed.
      */
-    private static int[] firstTiles(LaneRows[] ps, int unit) {
+    static int[] firstTiles(LaneRows[] ps, int unit) {
         int[] first = new int[ps.length + 1];
         for (int i = 0; i < ps.length; i++) first[i + 1] = first[i] + (ps[i].rows() + unit - 1) / unit;
         return first;

@@ -84,6 +84,36 @@ class NibbleInt16MatMulTest {
     }
 
     /**
+     * A group mixing a Q4_0 int16 copy with other copies (a Q8_0 and a float-recipe Q4_0) gives each matrix the bits it
+     * has when projected alone, at batch 1 and batched.
+     */
+    @Test
+    void aMixedGroupKeepsEachMatrixsRecipe() {
+        int cols = 96;
+        WeightMatrix q4 = MatMulTest.random(GgmlType.Q4_0, 70, cols, 1), q8 = MatMulTest.random(GgmlType.Q8_0, 40, cols, 2);
+        LaneRows[] ps = {copy(q4), LaneRows.pack(q8, Dequant.L, false), LaneRows.pack(q4, Dequant.L, true)};
+        Assumptions.assumeTrue(LaneMatMul.runs(ps[1]) && LaneMatMul.runs(ps[2]));
+        Random rnd = new Random(8);
+        for (int batch : new int[]{1, 16}) {
+            float[] x = activations(rnd, batch * cols);
+            float[][] outs = new float[3][];
+            for (int m = 0; m < 3; m++) outs[m] = new float[batch * ps[m].rows()];
+            LaneMatMul.matmul(ps, x, batch, outs);
+            for (int m = 0; m < 3; m++) {
+                float[] alone = new float[batch * ps[m].rows()];
+                LaneMatMul.matmul(new LaneRows[]{ps[m]}, x, batch, new float[][]{alone});
+                for (int k = 0; k < alone.length; k++) {
+                    assertThat(Float.floatToRawIntBits(outs[m][k])).as("batch %d matrix %d output %d", batch, m, k)
+                            .isEqualTo(Float.floatToRawIntBits(alone[k]));
+                }
+            }
+            assertThat(Float.floatToRawIntBits(outs[0][0])).as("int16 and float recipes differ")
+                    .isNotEqualTo(Float.floatToRawIntBits(outs[2][0]));
+            assertThat(Float.floatToRawIntBits(outs[0][0])).isEqualTo(Float.floatToRawIntBits(recipe(q4, 0, x, 0)));
+        }
+    }
+
+    /**
      * Each activation moves by at most half a step, {@code d_x / 2 = max|x| / 254} of its block, so an output is within
      * {@code sum_b (max_b|x| / 254) sum_{k in b} |w_k|} (plus float rounding) of the exact product of the same weights.
      */
@@ -102,7 +132,7 @@ class NibbleInt16MatMulTest {
             for (int t = 0; t < 4; t++) {
                 double exact = 0;
                 for (int k = 0; k < cols; k++) exact += (double) wr[k] * x[t * cols + k];
-                double err = Math.abs(out[t * rows + r] - exact), bound = MatMulTest.int8Bound(wr, x, t * cols);
+                double err = Math.abs(out[t * rows + r] - exact), bound = io.conduit.core.testing.Int8ActivationBound.of(wr, x, t * cols);
                 assertThat(err).as("row %d token %d", r, t).isLessThanOrEqualTo(bound);
                 worst = Math.max(worst, err / bound);
             }
