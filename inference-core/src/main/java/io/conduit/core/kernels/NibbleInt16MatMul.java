@@ -3,7 +3,6 @@ package io.conduit.core.kernels;
 import io.conduit.core.tensor.LaneRows;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -76,7 +75,7 @@ final class NibbleInt16MatMul {
         short[] bias = a.biases();
         int blocks = cols / 32;
         if (batch < 4) {
-            int[] first = firstItems(ps, W);
+            int[] first = LaneMatMul.firstTiles(ps, W);
             Parallel.forRange(first[ps.length], 1, (from, to) -> {
                 float[] one = ONE.get();
                 int m = 0;
@@ -94,7 +93,7 @@ final class NibbleInt16MatMul {
             });
             return;
         }
-        int[] first = firstItems(ps, TW);
+        int[] first = LaneMatMul.firstTiles(ps, TW);
         Parallel.forEach(first[ps.length], (from, to) -> {
             float[] acc = ACC.get();
             if (acc.length < batch * TW) {
@@ -112,13 +111,6 @@ final class NibbleInt16MatMul {
                 }
             }
         });
-    }
-
-    /** Where each copy's items of {@code unit} rows start in one list over all copies (the last entry: the count). */
-    private static int[] firstItems(LaneRows[] ps, int unit) {
-        int[] first = new int[ps.length + 1];
-        for (int i = 0; i < ps.length; i++) first[i + 1] = first[i] + (ps[i].rows() + unit - 1) / unit;
-        return first;
     }
 
     // Conversions are written out at each call site, not behind helpers returning ShortVector or FloatVector: with the

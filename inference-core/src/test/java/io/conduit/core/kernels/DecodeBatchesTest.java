@@ -42,7 +42,7 @@ class DecodeBatchesTest {
                         assertThat(Float.floatToRawIntBits(outs[m][k])).as("%s batch %d matrix %d output %d", type, batch, m, k)
                                 .isEqualTo(Float.floatToRawIntBits(wide[k]));
                         w.dequantizeRow(k % w.rows(), row, 0);
-                        double tolerance = MatMul.quantizesActivations(w) ? MatMulTest.int8Bound(row, x, k / w.rows() * cols) : 1e-4;
+                        double tolerance = MatMul.quantizesActivations(w) ? io.conduit.core.testing.Int8ActivationBound.of(row, x, k / w.rows() * cols) : 1e-4;
                         assertThat((double) outs[m][k]).isCloseTo(ref[k], org.assertj.core.api.Assertions.within(tolerance));
                     }
                 }

@@ -51,25 +51,6 @@ class MatMulTest {
         return WeightMatrix.of("w", seg, off, type, rows, cols);
     }
 
-    /**
-     * How far a product with int8 activations ({@link MatMul#quantizesActivations}) may sit from the float one: each
-     * activation moves by at most half a step, {@code max|x| / 254} of its block of 32, so by {@code sum_b (max_b|x| /
-     * 254) sum_{k in b} |w_k|}, plus float rounding.
-     */
-    static double int8Bound(float[] w, float[] x, int xOff) {
-        double bound = 0, mag = 0;
-        for (int b = 0; b < w.length; b += 32) {
-            double amax = 0, wsum = 0;
-            for (int k = b; k < b + 32; k++) {
-                amax = Math.max(amax, Math.abs(x[xOff + k]));
-                wsum += Math.abs(w[k]);
-                mag += Math.abs((double) w[k] * x[xOff + k]);
-            }
-            bound += amax / 254 * wsum;
-        }
-        return bound * 1.001 + 1e-5 * mag;
-    }
-
     static float[] gaussian(Random rnd, int n) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) rnd.nextGaussian();
@@ -97,7 +78,7 @@ class MatMulTest {
                     double abs = 0;
                     for (int c = 0; c < cols; c++) abs += Math.abs((double) deq[c] * xt[c]);
                     float got = out[t * rows + r];
-                    double tolerance = MatMul.quantizesActivations(w) ? int8Bound(deq, xt, 0) : 1e-5 * abs + 1e-30;
+                    double tolerance = MatMul.quantizesActivations(w) ? io.conduit.core.testing.Int8ActivationBound.of(deq, xt, 0) : 1e-5 * abs + 1e-30;
                     assertThat((double) got).as("%s row %d token %d of %d vs reference", type, r, t, batch)
                             .isCloseTo(ref[t * rows + r], org.assertj.core.api.Assertions.within(tolerance));
                     assertThat(Float.floatToRawIntBits(got)).as("%s row %d token %d: batch %d vs alone", type, r, t, batch)
