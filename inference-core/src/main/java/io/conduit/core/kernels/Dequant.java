@@ -296,8 +296,7 @@ final class Dequant {
         a.intoArray(acc, 0);
     }
 
-    /** L unsigned bytes as L int lanes (0..255). */
-    /** L bytes at q[o..] zero-extended to ints. */
+    /** L bytes at q[o..] zero-extended to ints (0..255). */
     static IntVector u2i(byte[] q, int o) {
         return (IntVector) ByteVector.fromArray(B, q, o).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }

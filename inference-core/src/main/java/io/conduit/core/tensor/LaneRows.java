@@ -65,11 +65,10 @@ public final class LaneRows {
     public static final boolean Q4_0_NIBBLES = Q4_0_KERNEL != Q4Kernel.INT8;
 
     /**
-     * Whether Q4_K matrices get a (nibble) copy: wherever the nibble kernels run, unless the same override asks for
+     * Whether Q4_K matrices get a (nibble) copy: as Q4_0's, wherever the nibble kernels run unless the override asks for
      * {@code int8}, which reads Q4_K from the file layout instead.
      */
-    public static final boolean Q4_K_NIBBLES = q4Kernel(System.getProperty("conduit.q4.kernel"),
-            System.getenv("CONDUIT_Q4_KERNEL"), NIBBLE_KERNEL, Q4Kernel.NIBBLE) != Q4Kernel.INT8;
+    public static final boolean Q4_K_NIBBLES = Q4_0_NIBBLES;
 
     private final GgmlType type;
     private final boolean nibbles;
@@ -105,8 +104,7 @@ public final class LaneRows {
 
     /** The copy for this machine's vector length; null for other types or when it does not fit the heap. */
     static LaneRows pack(WeightMatrix w) {
-        if (w.type() == GgmlType.Q4_K) return pack(w, FloatVector.SPECIES_PREFERRED.length(), Q4_K_NIBBLES);
-        return pack(w, FloatVector.SPECIES_PREFERRED.length(), Q4_0_KERNEL);
+        return pack(w, FloatVector.SPECIES_PREFERRED.length(), Q4_0_KERNEL); // Q4_K: nibbles unless INT8 (Q4_K_NIBBLES)
     }
 
     /** As {@link #pack(WeightMatrix, int, boolean)}, Q4_0 as {@code kernel} says (other types as their only way). */
