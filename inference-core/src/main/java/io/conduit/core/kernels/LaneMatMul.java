@@ -23,7 +23,8 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  *   rest of a batch, {@link #tokenGroup}; x 5 and x 4 on AVX2, {@link #SIXTEEN_REGISTERS}) run over it with each activation broadcast from a token-interleaved copy
  *   ({@link #interleaved}): 24 FMAs per 2 vector loads and 12 broadcasts, no reductions (a
  *   microbenchmark ran this loop at ~0.94 of the FMA peak from L2, against ~0.65 for the dot-product tiles it
- *   replaces, whose every output ended in a 16-lane reduction).</li>
+ *   replaces, whose every output ended in a 16-lane reduction). Int8 quants below batch 12 on a 32-register machine
+ *   skip the decode pass: their register tiles convert each weight in place ({@link #fusesDecode}).</li>
  * </ul>
  * Both paths form the same products in the same order, so a sequence's logits are bit-identical alone or batched.
  * Q4_0 copies made for int8 activations ({@link LaneRows#quantizedActivations()}, the default) take their own recipe,
@@ -164,20 +165,24 @@ final class LaneMatMul {
         }
         // Batched: tiles of half a super-group (64 rows, a 512-k slice of 128 KiB), or from batch 32 of one lane-group
         // pair (32 rows, 1024 k); with whole 128-row super-groups (256 KiB) prefill and batch 64 measured 10-25% slower.
-        int unit = tileRows(batch);
-        int[] firstTile = firstTiles(ps, unit);
+        // Fused int8 tiles (fusesDecode) take whole super-groups, or the first half of one where the matrix ends in it.
+        int[] units = new int[ps.length];
+        for (int i = 0; i < ps.length; i++) units[i] = fusesDecode(ps[i], batch) ? W : tileRows(batch);
+        int[] firstTile = firstTiles(ps, units);
         float[] xt = interleaved(x, batch, ps[0].cols());
         Parallel.forEach(firstTile[ps.length], (from, to) -> {
             float[] s = SCRATCH.get();
             float[] acc = ACC.get();
-            if (acc.length < batch * TW) {
-                acc = new float[batch * TW];
+            if (acc.length < batch * W) {
+                acc = new float[batch * W];
                 ACC.set(acc);
             }
             int m = 0;
             for (int tile = from; tile < to; tile++) {
                 while (tile >= firstTile[m + 1]) m++;
-                tile(ps[m], (tile - firstTile[m]) * unit, unit, xt, batch, outs[m], s, acc);
+                int r0 = (tile - firstTile[m]) * units[m];
+                int w = units[m] == W && r0 + TW >= ps[m].rows() ? TW : units[m]; // a super-group's second half may be empty
+                tile(ps[m], r0, w, xt, batch, outs[m], s, acc);
             }
         });
     }
@@ -187,8 +192,15 @@ final class LaneMatMul {
      * count); tiles past a matrix's last row are not listed.
      */
     static int[] firstTiles(LaneRows[] ps, int unit) {
+        int[] units = new int[ps.length];
+        java.util.Arrays.fill(units, unit);
+        return firstTiles(ps, units);
+    }
+
+    /** {@link #firstTiles(LaneRows[], int)} with tiles of {@code units[i]} rows over copy i. */
+    static int[] firstTiles(LaneRows[] ps, int[] units) {
         int[] first = new int[ps.length + 1];
-        for (int i = 0; i < ps.length; i++) first[i + 1] = first[i] + (ps[i].rows() + unit - 1) / unit;
+        for (int i = 0; i < ps.length; i++) first[i + 1] = first[i] + (ps[i].rows() + units[i] - 1) / units[i];
         return first;
     }
 
@@ -270,17 +282,31 @@ final class LaneMatMul {
     }
 
     /**
-     * Rows [r0, r0 + w) of a copy ({@code w} is {@link #TW} or a lane-group pair, r0 a multiple of it) over the whole
-     * batch, K slice by K slice; accumulators carried in {@code acc} ([t][w]).
+     * Rows [r0, r0 + w) of a copy ({@code w} is {@link #TW} or a lane-group pair, r0 a multiple of it; or for fused
+     * tiles a super-group, r0 a multiple of it, or its first half) over the whole batch, K slice by K slice;
+     * accumulators carried in {@code acc} ([t][w]).
      */
     private static void tile(LaneRows p, int r0, int w, float[] xt, int batch, float[] out, float[] s, float[] acc) {
         int cols = p.cols(), blocks = p.blocks(), sg = r0 / p.width(), lane0 = r0 % p.width();
         java.util.Arrays.fill(acc, 0, batch * w, 0f);
-        int sliceBlocks = Math.max(1, SCRATCH_FLOATS / w / 32);
+        boolean fused = fusesDecode(p, batch);
+        int sliceBlocks = fused ? 1 : Math.max(1, SCRATCH_FLOATS / w / 32);
         for (int b0 = 0; b0 < blocks; b0 += sliceBlocks) {
             int b1 = Math.min(blocks, b0 + sliceBlocks);
-            decode(p, sg, lane0, w, b0, b1, s);
             int k0 = 32 * b0, k1 = 32 * b1;
+            if (fused) {
+                for (int pair = 0; pair < w; pair += 2 * L) {
+                    for (int t = 0; t < batch; ) {
+                        int tg = tokenGroup(batch - t), xo = t * cols + tg * k0, c = t * w + pair;
+                        if (tg == 8) i2x8(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
+                        else if (tg == 4) i2x4(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
+                        else i2x1(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
+                        t += tg;
+                    }
+                }
+                continue;
+            }
+            decode(p, sg, lane0, w, b0, b1, s);
             for (int pair = 0; pair < w; pair += 2 * L) {
                 for (int t = 0; t < batch; ) {
                     int tg = tokenGroup(batch - t);
@@ -861,6 +887,159 @@ final class LaneMatMul {
             FloatVector y = FloatVector.broadcast(F, xt[xi]);
             a0 = w0.fma(y, a0);
             b0 = w1.fma(y, b0);
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+    }
+
+    /**
+     * Whether this copy's batched tiles skip the decode pass ({@link #i2x8} and the rest): int8 quants (Q8_0, Q6_K,
+     * Q4_0 as int8) below {@link #FUSED_BELOW_BATCH} tokens, on a 32-register machine. With few tokens per weight,
+     * converting each weight in registers once per token group cost less than writing the decoded slice and reading it
+     * back. Their tiles are whole super-groups, one block (4 KiB of quants) at a time: the first lane-group pair's pass
+     * reads the block's lines from DRAM and the other three find them in L1. With whole-K slices the first pass ran at
+     * DRAM latency and the others from L2, and half-super-group tiles left every other line to the other thread.
+     * The products and their order are the decode pass's: bit-identical outputs.
+     */
+    static boolean fusesDecode(LaneRows p, int batch) {
+        return !p.nibbles() && batch < FUSED_BELOW_BATCH && !SIXTEEN_REGISTERS;
+    }
+
+    /**
+     * Weights from DRAM, two threads, Q8_0 at l1b's and smol135m's sizes, against the decode pass: 1.5-1.9x as fast at
+     * batch 4, 1.15-1.3x at batch 8; at batch 12 -16% to +19%, and at batch 16 level to 24% slower
+     * (docs/BENCHMARKS.md, session 13).
+     */
+    static final int FUSED_BELOW_BATCH = 12;
+
+    // Fused register tiles ({@link #fusesDecode}): as the k2x tiles, but each step converts and scales the int8 quants
+    // of lane groups lane and lane + L of super-group sg at element k in registers (Dequant.b2f(q) * d, the decode pass's
+    // float), over blocks [from, to); the tile's tokens' activations and accumulators as there.
+
+    /** {@link #k2x8} from the quants. */
+    private static void i2x8(LaneRows p, int sg, int lane, int from, int to, float[] xt, int xo, float[] acc, int c, int w) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int run = p.run(), blocks = p.blocks(), cols = p.cols();
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        FloatVector a1 = FloatVector.fromArray(F, acc, c + w), b1 = FloatVector.fromArray(F, acc, c + w + L);
+        FloatVector a2 = FloatVector.fromArray(F, acc, c + 2 * w), b2 = FloatVector.fromArray(F, acc, c + 2 * w + L);
+        FloatVector a3 = FloatVector.fromArray(F, acc, c + 3 * w), b3 = FloatVector.fromArray(F, acc, c + 3 * w + L);
+        FloatVector a4 = FloatVector.fromArray(F, acc, c + 4 * w), b4 = FloatVector.fromArray(F, acc, c + 4 * w + L);
+        FloatVector a5 = FloatVector.fromArray(F, acc, c + 5 * w), b5 = FloatVector.fromArray(F, acc, c + 5 * w + L);
+        FloatVector a6 = FloatVector.fromArray(F, acc, c + 6 * w), b6 = FloatVector.fromArray(F, acc, c + 6 * w + L);
+        FloatVector a7 = FloatVector.fromArray(F, acc, c + 7 * w), b7 = FloatVector.fromArray(F, acc, c + 7 * w + L);
+        for (int b = from, xi = xo; b < to; b++) {
+            int o = (sg * blocks + b) * 32 * W + lane;
+            for (int r0 = 0; r0 < 32; r0 += run) { // scale runs of this block (one, or two for Q6_K)
+                int sr = (sg * cols + 32 * b + r0) / run * W + lane;
+                FloatVector d0 = FloatVector.fromArray(F, d, sr), d1 = FloatVector.fromArray(F, d, sr + L);
+                for (int k = 0; k < run; k++, o += W, xi += 8) {
+                    FloatVector w0 = Dequant.b2f(q, o).mul(d0), w1 = Dequant.b2f(q, o + L).mul(d1);
+                    FloatVector y = FloatVector.broadcast(F, xt[xi]);
+                    a0 = w0.fma(y, a0);
+                    b0 = w1.fma(y, b0);
+                    y = FloatVector.broadcast(F, xt[xi + 1]);
+                    a1 = w0.fma(y, a1);
+                    b1 = w1.fma(y, b1);
+                    y = FloatVector.broadcast(F, xt[xi + 2]);
+                    a2 = w0.fma(y, a2);
+                    b2 = w1.fma(y, b2);
+                    y = FloatVector.broadcast(F, xt[xi + 3]);
+                    a3 = w0.fma(y, a3);
+                    b3 = w1.fma(y, b3);
+                    y = FloatVector.broadcast(F, xt[xi + 4]);
+                    a4 = w0.fma(y, a4);
+                    b4 = w1.fma(y, b4);
+                    y = FloatVector.broadcast(F, xt[xi + 5]);
+                    a5 = w0.fma(y, a5);
+                    b5 = w1.fma(y, b5);
+                    y = FloatVector.broadcast(F, xt[xi + 6]);
+                    a6 = w0.fma(y, a6);
+                    b6 = w1.fma(y, b6);
+                    y = FloatVector.broadcast(F, xt[xi + 7]);
+                    a7 = w0.fma(y, a7);
+                    b7 = w1.fma(y, b7);
+                }
+            }
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+        a1.intoArray(acc, c + w);
+        b1.intoArray(acc, c + w + L);
+        a2.intoArray(acc, c + 2 * w);
+        b2.intoArray(acc, c + 2 * w + L);
+        a3.intoArray(acc, c + 3 * w);
+        b3.intoArray(acc, c + 3 * w + L);
+        a4.intoArray(acc, c + 4 * w);
+        b4.intoArray(acc, c + 4 * w + L);
+        a5.intoArray(acc, c + 5 * w);
+        b5.intoArray(acc, c + 5 * w + L);
+        a6.intoArray(acc, c + 6 * w);
+        b6.intoArray(acc, c + 6 * w + L);
+        a7.intoArray(acc, c + 7 * w);
+        b7.intoArray(acc, c + 7 * w + L);
+    }
+
+    /** {@link #k2x4} from the quants. */
+    private static void i2x4(LaneRows p, int sg, int lane, int from, int to, float[] xt, int xo, float[] acc, int c, int w) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int run = p.run(), blocks = p.blocks(), cols = p.cols();
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        FloatVector a1 = FloatVector.fromArray(F, acc, c + w), b1 = FloatVector.fromArray(F, acc, c + w + L);
+        FloatVector a2 = FloatVector.fromArray(F, acc, c + 2 * w), b2 = FloatVector.fromArray(F, acc, c + 2 * w + L);
+        FloatVector a3 = FloatVector.fromArray(F, acc, c + 3 * w), b3 = FloatVector.fromArray(F, acc, c + 3 * w + L);
+        for (int b = from, xi = xo; b < to; b++) {
+            int o = (sg * blocks + b) * 32 * W + lane;
+            for (int r0 = 0; r0 < 32; r0 += run) { // scale runs of this block (one, or two for Q6_K)
+                int sr = (sg * cols + 32 * b + r0) / run * W + lane;
+                FloatVector d0 = FloatVector.fromArray(F, d, sr), d1 = FloatVector.fromArray(F, d, sr + L);
+                for (int k = 0; k < run; k++, o += W, xi += 4) {
+                    FloatVector w0 = Dequant.b2f(q, o).mul(d0), w1 = Dequant.b2f(q, o + L).mul(d1);
+                    FloatVector y = FloatVector.broadcast(F, xt[xi]);
+                    a0 = w0.fma(y, a0);
+                    b0 = w1.fma(y, b0);
+                    y = FloatVector.broadcast(F, xt[xi + 1]);
+                    a1 = w0.fma(y, a1);
+                    b1 = w1.fma(y, b1);
+                    y = FloatVector.broadcast(F, xt[xi + 2]);
+                    a2 = w0.fma(y, a2);
+                    b2 = w1.fma(y, b2);
+                    y = FloatVector.broadcast(F, xt[xi + 3]);
+                    a3 = w0.fma(y, a3);
+                    b3 = w1.fma(y, b3);
+                }
+            }
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+        a1.intoArray(acc, c + w);
+        b1.intoArray(acc, c + w + L);
+        a2.intoArray(acc, c + 2 * w);
+        b2.intoArray(acc, c + 2 * w + L);
+        a3.intoArray(acc, c + 3 * w);
+        b3.intoArray(acc, c + 3 * w + L);
+    }
+
+    /** {@link #k2x1} from the quants. */
+    private static void i2x1(LaneRows p, int sg, int lane, int from, int to, float[] xt, int xo, float[] acc, int c, int w) {
+        byte[] q = p.quants();
+        float[] d = p.scales();
+        int run = p.run(), blocks = p.blocks(), cols = p.cols();
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        for (int b = from, xi = xo; b < to; b++) {
+            int o = (sg * blocks + b) * 32 * W + lane;
+            for (int r0 = 0; r0 < 32; r0 += run) { // scale runs of this block (one, or two for Q6_K)
+                int sr = (sg * cols + 32 * b + r0) / run * W + lane;
+                FloatVector d0 = FloatVector.fromArray(F, d, sr), d1 = FloatVector.fromArray(F, d, sr + L);
+                for (int k = 0; k < run; k++, o += W, xi += 1) {
+                    FloatVector w0 = Dequant.b2f(q, o).mul(d0), w1 = Dequant.b2f(q, o + L).mul(d1);
+                    FloatVector y = FloatVector.broadcast(F, xt[xi]);
+                    a0 = w0.fma(y, a0);
+                    b0 = w1.fma(y, b0);
+                }
+            }
         }
         a0.intoArray(acc, c);
         b0.intoArray(acc, c + L);

@@ -24,12 +24,14 @@ class LaneMatMulTest {
         // rows: fewer than one super-group, one and a bit, several; cols: one block, and enough for several K slices.
         // With 16 lanes 300 rows are 5 halves of super-groups: at batch 1-3 two whole super-groups (8 chains) and the
         // first half of a third (4 chains), where the matrix ends. Batched, batches 4-29 run tiles of half a
-        // super-group and 45 and 64 tiles of a lane-group pair (LaneMatMul.tileRows).
+        // super-group and 45 and 64 tiles of a lane-group pair (LaneMatMul.tileRows); on AVX-512 int8 copies at batches
+        // 4-8 run fused super-group tiles instead (LaneMatMul.fusesDecode), one block at a time.
         Stream<Arguments> q8q4 = Stream.of(GgmlType.Q8_0, GgmlType.Q4_0).flatMap(t -> Stream.of(true, false).flatMap(nib ->
                 Stream.of(new int[]{5, 32}, new int[]{70, 96}, new int[]{131, 32 * 37}, new int[]{300, 96},
                         new int[]{1000, 96}).map(rc -> Arguments.of(t, nib, rc[0], rc[1]))));
         Stream<Arguments> q6k = Stream.of(GgmlType.Q6_K, GgmlType.Q4_K).flatMap(t -> Stream.of(new int[]{5, 256},
-                new int[]{131, 1280}, new int[]{300, 256}, new int[]{1000, 256}).map(rc -> Arguments.of(t, t == GgmlType.Q4_K, rc[0], rc[1])));
+                new int[]{131, 1280}, new int[]{300, 256}, new int[]{1000, 256})
+                .map(rc -> Arguments.of(t, t == GgmlType.Q4_K, rc[0], rc[1])));
         return Stream.concat(q8q4, q6k);
     }
 
@@ -78,7 +80,7 @@ class LaneMatMulTest {
             for (int r = 0; r < rows[m]; r++) w.dequantizeRow(r, deq[m][r], 0);
         }
         Random rnd = new Random(5);
-        for (int batch : new int[]{1, 2, 3, 16}) {
+        for (int batch : new int[]{1, 2, 3, 5, 16}) {
             float[] x = MatMulTest.gaussian(rnd, batch * cols);
             float[][] outs = new float[rows.length][];
             for (int m = 0; m < rows.length; m++) outs[m] = new float[batch * rows[m]];
