@@ -23,8 +23,8 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  *   rest of a batch, {@link #tokenGroup}; x 5 and x 4 on AVX2, {@link #SIXTEEN_REGISTERS}) run over it with each activation broadcast from a token-interleaved copy
  *   ({@link #interleaved}): 24 FMAs per 2 vector loads and 12 broadcasts, no reductions (a
  *   microbenchmark ran this loop at ~0.94 of the FMA peak from L2, against ~0.65 for the dot-product tiles it
- *   replaces, whose every output ended in a 16-lane reduction). Int8 quants below batch 12 on a 32-register machine
- *   skip the decode pass: their register tiles convert each weight in place ({@link #fusesDecode}).</li>
+ *   replaces, whose every output ended in a 16-lane reduction). Int8 and Q4_K quants below batch 12 on a 32-register
+ *   machine skip the decode pass: their register tiles convert each weight in place ({@link #fusesDecode}).</li>
  * </ul>
  * Both paths form the same products in the same order, so a sequence's logits are bit-identical alone or batched.
  * Q4_0 copies made for int8 activations ({@link LaneRows#quantizedActivations()}, the default) take their own recipe,
@@ -295,15 +295,7 @@ final class LaneMatMul {
             int b1 = Math.min(blocks, b0 + sliceBlocks);
             int k0 = 32 * b0, k1 = 32 * b1;
             if (fused) {
-                for (int pair = 0; pair < w; pair += 2 * L) {
-                    for (int t = 0; t < batch; ) {
-                        int tg = tokenGroup(batch - t), xo = t * cols + tg * k0, c = t * w + pair;
-                        if (tg == 8) i2x8(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
-                        else if (tg == 4) i2x4(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
-                        else i2x1(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
-                        t += tg;
-                    }
-                }
+                fusedSlice(p, sg, lane0, w, b0, b1, xt, batch, acc);
                 continue;
             }
             decode(p, sg, lane0, w, b0, b1, s);
@@ -320,6 +312,28 @@ final class LaneMatMul {
             }
         }
         for (int t = 0; t < batch; t++) store(acc, t * w, out, t * p.rows(), r0, w, p.rows());
+    }
+
+    /**
+     * {@link #tile}'s K slice of blocks [b0, b1) in fused register tiles ({@link #fusesDecode}). A method of its own:
+     * inlined into {@link #tile}, its six kernels' call sites pushed C2 past its inlining budget, and the decode pass's
+     * tiles at batch 32 ran with boxed vectors (LaneKernelAllocationTest).
+     */
+    private static void fusedSlice(LaneRows p, int sg, int lane0, int w, int b0, int b1, float[] xt, int batch, float[] acc) {
+        int cols = p.cols(), k0 = 32 * b0;
+        for (int pair = 0; pair < w; pair += 2 * L) {
+            for (int t = 0; t < batch; ) {
+                int tg = tokenGroup(batch - t), xo = t * cols + tg * k0, c = t * w + pair;
+                if (p.nibbles()) {
+                    if (tg == 8) n2x8(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
+                    else if (tg == 4) n2x4(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
+                    else n2x1(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
+                } else if (tg == 8) i2x8(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
+                else if (tg == 4) i2x4(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
+                else i2x1(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
+                t += tg;
+            }
+        }
     }
 
     /**
@@ -893,28 +907,29 @@ final class LaneMatMul {
     }
 
     /**
-     * Whether this copy's batched tiles skip the decode pass ({@link #i2x8} and the rest): int8 quants (Q8_0, Q6_K,
-     * Q4_0 as int8) below {@link #FUSED_BELOW_BATCH} tokens, on a 32-register machine. With few tokens per weight,
-     * converting each weight in registers once per token group cost less than writing the decoded slice and reading it
-     * back. Their tiles are whole super-groups, one block (4 KiB of quants) at a time: the first lane-group pair's pass
-     * reads the block's lines from DRAM and the other three find them in L1. With whole-K slices the first pass ran at
-     * DRAM latency and the others from L2, and half-super-group tiles left every other line to the other thread.
-     * The products and their order are the decode pass's: bit-identical outputs.
+     * Whether this copy's batched tiles skip the decode pass ({@link #i2x8}, {@link #n2x8} and the rest): int8 quants
+     * (Q8_0, Q6_K, Q4_0 as int8) and Q4_K nibbles below {@link #FUSED_BELOW_BATCH} tokens, on a 32-register machine
+     * (the nibble lookups need 16 lanes). With few tokens per weight, converting each weight in registers once per
+     * token group cost less than writing the decoded slice and reading it back. Their tiles are whole super-groups, one
+     * block at a time (4 KiB of int8 quants, 2 of nibbles): the first lane-group pair's pass reads the block's lines
+     * from DRAM and the other three find them in L1. With whole-K slices the first pass ran at DRAM latency and the
+     * others from L2, and half-super-group tiles left every other line to the other thread. The products and their
+     * order are the decode pass's: bit-identical outputs.
      */
     static boolean fusesDecode(LaneRows p, int batch) {
-        return !p.nibbles() && batch < FUSED_BELOW_BATCH && !SIXTEEN_REGISTERS;
+        return batch < FUSED_BELOW_BATCH && !SIXTEEN_REGISTERS && (!p.nibbles() || (p.mins() != null && L == 16));
     }
 
     /**
-     * Weights from DRAM, two threads, Q8_0 at l1b's and smol135m's sizes, against the decode pass: 1.5-1.9x as fast at
-     * batch 4, 1.15-1.3x at batch 8; at batch 12 -16% to +19%, and at batch 16 level to 24% slower
-     * (docs/BENCHMARKS.md, session 13).
+     * Weights from DRAM, two threads, l1b's and smol135m's sizes, against the decode pass: Q8_0 1.5-1.9x as fast at
+     * batch 4 and 1.15-1.3x at batch 8, but at batch 12 -16% to +19% and at batch 16 level to 24% slower; Q4_K 2.2-2.5x
+     * at batch 4 and 1.7x at batch 8 (docs/BENCHMARKS.md, session 13).
      */
     static final int FUSED_BELOW_BATCH = 12;
 
-    // Fused register tiles ({@link #fusesDecode}): as the k2x tiles, but each step converts and scales the int8 quants
-    // of lane groups lane and lane + L of super-group sg at element k in registers (Dequant.b2f(q) * d, the decode pass's
-    // float), over blocks [from, to); the tile's tokens' activations and accumulators as there.
+    // Fused register tiles ({@link #fusesDecode}): as the k2x tiles, but each step converts the quants of lane groups
+    // lane and lane + L of super-group sg at element k in registers to the decode pass's floats (int8: b2f(q) * d;
+    // Q4_K: n * d - m), over blocks [from, to); the tile's tokens' activations and accumulators as there.
 
     /** {@link #k2x8} from the quants. */
     private static void i2x8(LaneRows p, int sg, int lane, int from, int to, float[] xt, int xo, float[] acc, int c, int w) {
@@ -1039,6 +1054,135 @@ final class LaneMatMul {
                     a0 = w0.fma(y, a0);
                     b0 = w1.fma(y, b0);
                 }
+            }
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+    }
+
+    /** {@link #k2x8} from Q4_K nibbles. */
+    private static void n2x8(LaneRows p, int sg, int lane, int from, int to, float[] xt, int xo, float[] acc, int c, int w) {
+        byte[] q = p.quants();
+        float[] d = p.scales(), mn = p.mins();
+        int blocks = p.blocks(), pair = lane / (2 * L);
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        FloatVector a1 = FloatVector.fromArray(F, acc, c + w), b1 = FloatVector.fromArray(F, acc, c + w + L);
+        FloatVector a2 = FloatVector.fromArray(F, acc, c + 2 * w), b2 = FloatVector.fromArray(F, acc, c + 2 * w + L);
+        FloatVector a3 = FloatVector.fromArray(F, acc, c + 3 * w), b3 = FloatVector.fromArray(F, acc, c + 3 * w + L);
+        FloatVector a4 = FloatVector.fromArray(F, acc, c + 4 * w), b4 = FloatVector.fromArray(F, acc, c + 4 * w + L);
+        FloatVector a5 = FloatVector.fromArray(F, acc, c + 5 * w), b5 = FloatVector.fromArray(F, acc, c + 5 * w + L);
+        FloatVector a6 = FloatVector.fromArray(F, acc, c + 6 * w), b6 = FloatVector.fromArray(F, acc, c + 6 * w + L);
+        FloatVector a7 = FloatVector.fromArray(F, acc, c + 7 * w), b7 = FloatVector.fromArray(F, acc, c + 7 * w + L);
+        for (int b = from, xi = xo; b < to; b++) {
+            int sgb = sg * blocks + b, so = sgb * W + lane;
+            FloatVector dl = FloatVector.fromArray(F, d, so), dh = FloatVector.fromArray(F, d, so + L);
+            FloatVector ml = FloatVector.fromArray(F, mn, so), mh = FloatVector.fromArray(F, mn, so + L);
+            for (int k = 0; k < 32; k++, xi += 8) {
+                IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
+                FloatVector w0 = u.selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dl).sub(ml);
+                FloatVector w1 = u.lanewise(LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dh).sub(mh);
+                FloatVector y = FloatVector.broadcast(F, xt[xi]);
+                a0 = w0.fma(y, a0);
+                b0 = w1.fma(y, b0);
+                y = FloatVector.broadcast(F, xt[xi + 1]);
+                a1 = w0.fma(y, a1);
+                b1 = w1.fma(y, b1);
+                y = FloatVector.broadcast(F, xt[xi + 2]);
+                a2 = w0.fma(y, a2);
+                b2 = w1.fma(y, b2);
+                y = FloatVector.broadcast(F, xt[xi + 3]);
+                a3 = w0.fma(y, a3);
+                b3 = w1.fma(y, b3);
+                y = FloatVector.broadcast(F, xt[xi + 4]);
+                a4 = w0.fma(y, a4);
+                b4 = w1.fma(y, b4);
+                y = FloatVector.broadcast(F, xt[xi + 5]);
+                a5 = w0.fma(y, a5);
+                b5 = w1.fma(y, b5);
+                y = FloatVector.broadcast(F, xt[xi + 6]);
+                a6 = w0.fma(y, a6);
+                b6 = w1.fma(y, b6);
+                y = FloatVector.broadcast(F, xt[xi + 7]);
+                a7 = w0.fma(y, a7);
+                b7 = w1.fma(y, b7);
+            }
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+        a1.intoArray(acc, c + w);
+        b1.intoArray(acc, c + w + L);
+        a2.intoArray(acc, c + 2 * w);
+        b2.intoArray(acc, c + 2 * w + L);
+        a3.intoArray(acc, c + 3 * w);
+        b3.intoArray(acc, c + 3 * w + L);
+        a4.intoArray(acc, c + 4 * w);
+        b4.intoArray(acc, c + 4 * w + L);
+        a5.intoArray(acc, c + 5 * w);
+        b5.intoArray(acc, c + 5 * w + L);
+        a6.intoArray(acc, c + 6 * w);
+        b6.intoArray(acc, c + 6 * w + L);
+        a7.intoArray(acc, c + 7 * w);
+        b7.intoArray(acc, c + 7 * w + L);
+    }
+
+    /** {@link #k2x4} from Q4_K nibbles. */
+    private static void n2x4(LaneRows p, int sg, int lane, int from, int to, float[] xt, int xo, float[] acc, int c, int w) {
+        byte[] q = p.quants();
+        float[] d = p.scales(), mn = p.mins();
+        int blocks = p.blocks(), pair = lane / (2 * L);
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        FloatVector a1 = FloatVector.fromArray(F, acc, c + w), b1 = FloatVector.fromArray(F, acc, c + w + L);
+        FloatVector a2 = FloatVector.fromArray(F, acc, c + 2 * w), b2 = FloatVector.fromArray(F, acc, c + 2 * w + L);
+        FloatVector a3 = FloatVector.fromArray(F, acc, c + 3 * w), b3 = FloatVector.fromArray(F, acc, c + 3 * w + L);
+        for (int b = from, xi = xo; b < to; b++) {
+            int sgb = sg * blocks + b, so = sgb * W + lane;
+            FloatVector dl = FloatVector.fromArray(F, d, so), dh = FloatVector.fromArray(F, d, so + L);
+            FloatVector ml = FloatVector.fromArray(F, mn, so), mh = FloatVector.fromArray(F, mn, so + L);
+            for (int k = 0; k < 32; k++, xi += 4) {
+                IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
+                FloatVector w0 = u.selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dl).sub(ml);
+                FloatVector w1 = u.lanewise(LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dh).sub(mh);
+                FloatVector y = FloatVector.broadcast(F, xt[xi]);
+                a0 = w0.fma(y, a0);
+                b0 = w1.fma(y, b0);
+                y = FloatVector.broadcast(F, xt[xi + 1]);
+                a1 = w0.fma(y, a1);
+                b1 = w1.fma(y, b1);
+                y = FloatVector.broadcast(F, xt[xi + 2]);
+                a2 = w0.fma(y, a2);
+                b2 = w1.fma(y, b2);
+                y = FloatVector.broadcast(F, xt[xi + 3]);
+                a3 = w0.fma(y, a3);
+                b3 = w1.fma(y, b3);
+            }
+        }
+        a0.intoArray(acc, c);
+        b0.intoArray(acc, c + L);
+        a1.intoArray(acc, c + w);
+        b1.intoArray(acc, c + w + L);
+        a2.intoArray(acc, c + 2 * w);
+        b2.intoArray(acc, c + 2 * w + L);
+        a3.intoArray(acc, c + 3 * w);
+        b3.intoArray(acc, c + 3 * w + L);
+    }
+
+    /** {@link #k2x1} from Q4_K nibbles. */
+    private static void n2x1(LaneRows p, int sg, int lane, int from, int to, float[] xt, int xo, float[] acc, int c, int w) {
+        byte[] q = p.quants();
+        float[] d = p.scales(), mn = p.mins();
+        int blocks = p.blocks(), pair = lane / (2 * L);
+        FloatVector a0 = FloatVector.fromArray(F, acc, c), b0 = FloatVector.fromArray(F, acc, c + L);
+        for (int b = from, xi = xo; b < to; b++) {
+            int sgb = sg * blocks + b, so = sgb * W + lane;
+            FloatVector dl = FloatVector.fromArray(F, d, so), dh = FloatVector.fromArray(F, d, so + L);
+            FloatVector ml = FloatVector.fromArray(F, mn, so), mh = FloatVector.fromArray(F, mn, so + L);
+            for (int k = 0; k < 32; k++, xi += 1) {
+                IntVector u = Dequant.u2i(q, LaneRows.nibbleOffset(sgb, k, pair, L));
+                FloatVector w0 = u.selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dl).sub(ml);
+                FloatVector w1 = u.lanewise(LSHR, 4).selectFrom(NIBBLES_0_15).reinterpretAsFloats().mul(dh).sub(mh);
+                FloatVector y = FloatVector.broadcast(F, xt[xi]);
+                a0 = w0.fma(y, a0);
+                b0 = w1.fma(y, b0);
             }
         }
         a0.intoArray(acc, c);
