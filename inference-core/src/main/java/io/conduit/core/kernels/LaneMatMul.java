@@ -165,9 +165,13 @@ final class LaneMatMul {
         }
         // Batched: tiles of half a super-group (64 rows, a 512-k slice of 128 KiB), or from batch 32 of one lane-group
         // pair (32 rows, 1024 k); with whole 128-row super-groups (256 KiB) prefill and batch 64 measured 10-25% slower.
-        // Fused int8 tiles (fusesDecode) take whole super-groups, or the first half of one where the matrix ends in it.
+        // Fused tiles (fusesDecode) take whole super-groups, or the first half of one where the matrix ends in it.
         int[] units = new int[ps.length];
-        for (int i = 0; i < ps.length; i++) units[i] = fusesDecode(ps[i], batch) ? W : tileRows(batch);
+        boolean[] fused = new boolean[ps.length];
+        for (int i = 0; i < ps.length; i++) {
+            fused[i] = fusesDecode(ps[i], batch);
+            units[i] = fused[i] ? W : tileRows(batch);
+        }
         int[] firstTile = firstTiles(ps, units);
         float[] xt = interleaved(x, batch, ps[0].cols());
         Parallel.forEach(firstTile[ps.length], (from, to) -> {
@@ -182,7 +186,8 @@ final class LaneMatMul {
                 while (tile >= firstTile[m + 1]) m++;
                 int r0 = (tile - firstTile[m]) * units[m];
                 int w = units[m] == W && r0 + TW >= ps[m].rows() ? TW : units[m]; // a super-group's second half may be empty
-                tile(ps[m], r0, w, xt, batch, outs[m], s, acc);
+                if (fused[m]) fusedTile(ps[m], r0, w, xt, batch, outs[m], acc);
+                else tile(ps[m], r0, w, xt, batch, outs[m], s, acc);
             }
         });
     }
@@ -282,23 +287,17 @@ final class LaneMatMul {
     }
 
     /**
-     * Rows [r0, r0 + w) of a copy ({@code w} is {@link #TW} or a lane-group pair, r0 a multiple of it; or for fused
-     * tiles a super-group, r0 a multiple of it, or its first half) over the whole batch, K slice by K slice;
-     * accumulators carried in {@code acc} ([t][w]).
+     * Rows [r0, r0 + w) of a copy ({@code w} is {@link #TW} or a lane-group pair, r0 a multiple of it) over the whole
+     * batch, K slice by K slice; accumulators carried in {@code acc} ([t][w]).
      */
     private static void tile(LaneRows p, int r0, int w, float[] xt, int batch, float[] out, float[] s, float[] acc) {
         int cols = p.cols(), blocks = p.blocks(), sg = r0 / p.width(), lane0 = r0 % p.width();
         java.util.Arrays.fill(acc, 0, batch * w, 0f);
-        boolean fused = fusesDecode(p, batch);
-        int sliceBlocks = fused ? 1 : Math.max(1, SCRATCH_FLOATS / w / 32);
+        int sliceBlocks = Math.max(1, SCRATCH_FLOATS / w / 32);
         for (int b0 = 0; b0 < blocks; b0 += sliceBlocks) {
             int b1 = Math.min(blocks, b0 + sliceBlocks);
-            int k0 = 32 * b0, k1 = 32 * b1;
-            if (fused) {
-                fusedSlice(p, sg, lane0, w, b0, b1, xt, batch, acc);
-                continue;
-            }
             decode(p, sg, lane0, w, b0, b1, s);
+            int k0 = 32 * b0, k1 = 32 * b1;
             for (int pair = 0; pair < w; pair += 2 * L) {
                 for (int t = 0; t < batch; ) {
                     int tg = tokenGroup(batch - t);
@@ -315,25 +314,30 @@ final class LaneMatMul {
     }
 
     /**
-     * {@link #tile}'s K slice of blocks [b0, b1) in fused register tiles ({@link #fusesDecode}). A method of its own:
-     * inlined into {@link #tile}, its six kernels' call sites pushed C2 past its inlining budget, and the decode pass's
-     * tiles at batch 32 ran with boxed vectors (LaneKernelAllocationTest).
+     * {@link #tile} for copies that skip the decode pass ({@link #fusesDecode}): a super-group (or its first half, w
+     * rows) one block at a time, every lane-group pair and token group converting the block's quants in registers.
+     * A method of its own, so that {@link #tile} compiles as before: with these six kernels' call sites inside it, C2
+     * ran out of inlining budget there and the decode pass's tiles ran with boxed vectors (LaneKernelAllocationTest).
      */
-    private static void fusedSlice(LaneRows p, int sg, int lane0, int w, int b0, int b1, float[] xt, int batch, float[] acc) {
-        int cols = p.cols(), k0 = 32 * b0;
-        for (int pair = 0; pair < w; pair += 2 * L) {
-            for (int t = 0; t < batch; ) {
-                int tg = tokenGroup(batch - t), xo = t * cols + tg * k0, c = t * w + pair;
-                if (p.nibbles()) {
-                    if (tg == 8) n2x8(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
-                    else if (tg == 4) n2x4(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
-                    else n2x1(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
-                } else if (tg == 8) i2x8(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
-                else if (tg == 4) i2x4(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
-                else i2x1(p, sg, lane0 + pair, b0, b1, xt, xo, acc, c, w);
-                t += tg;
+    private static void fusedTile(LaneRows p, int r0, int w, float[] xt, int batch, float[] out, float[] acc) {
+        int cols = p.cols(), sg = r0 / p.width(), lane0 = r0 % p.width();
+        java.util.Arrays.fill(acc, 0, batch * w, 0f);
+        for (int b = 0; b < p.blocks(); b++) {
+            for (int pair = 0; pair < w; pair += 2 * L) {
+                for (int t = 0; t < batch; ) {
+                    int tg = tokenGroup(batch - t), xo = t * cols + tg * 32 * b, c = t * w + pair, lane = lane0 + pair;
+                    if (p.nibbles()) {
+                        if (tg == 8) n2x8(p, sg, lane, b, b + 1, xt, xo, acc, c, w);
+                        else if (tg == 4) n2x4(p, sg, lane, b, b + 1, xt, xo, acc, c, w);
+                        else n2x1(p, sg, lane, b, b + 1, xt, xo, acc, c, w);
+                    } else if (tg == 8) i2x8(p, sg, lane, b, b + 1, xt, xo, acc, c, w);
+                    else if (tg == 4) i2x4(p, sg, lane, b, b + 1, xt, xo, acc, c, w);
+                    else i2x1(p, sg, lane, b, b + 1, xt, xo, acc, c, w);
+                    t += tg;
+                }
             }
         }
+        for (int t = 0; t < batch; t++) store(acc, t * w, out, t * p.rows(), r0, w, p.rows());
     }
 
     /**
