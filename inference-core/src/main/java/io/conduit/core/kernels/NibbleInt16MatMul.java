@@ -60,6 +60,15 @@ final class NibbleInt16MatMul {
      * Tokens per register tile with {@code left} to go: 8 (16 short accumulators) with 32 vector registers, 4 with 16
      * (AVX2), then single tokens.
      */
+    /**
+     * Below this batch each token runs the batch-1 kernels over a super-group in turn, the later tokens finding its
+     * nibbles in L2: the batched tiles (half super-groups, K slices of 16 blocks) read their weights from DRAM at
+     * latency, and at batch 4 l1b decoded more slowly than at batch 1 (58-64 against 64 tok/s). Decode suite,
+     * alternated, tok/s against tiles from batch 4: l1b batch 4 60-64 -> 87-89, batch 8 66-86 -> 97-105, batch 12
+     * 75-89 -> 88-98; smol135m batch 4 264-398 -> 444-471; batch 16 level (docs/BENCHMARKS.md, session 13).
+     */
+    static final int PER_TOKEN_BELOW_BATCH = 16;
+
     static int tokenGroup(int left) {
         if (left >= 8 && !LaneMatMul.SIXTEEN_REGISTERS) return 8;
         return left >= 4 ? 4 : 1;
@@ -69,12 +78,12 @@ final class NibbleInt16MatMul {
     static void matmul(LaneRows[] ps, float[] x, int batch, float[][] outs) {
         int cols = ps[0].cols();
         QuantizedActivations a = ACTIVATIONS.get();
-        a.quantize(x, batch, cols, batch >= 4);
+        a.quantize(x, batch, cols, batch >= PER_TOKEN_BELOW_BATCH);
         short[] q = a.values();
         float[] d = a.scales();
         short[] bias = a.biases();
         int blocks = cols / 32;
-        if (batch < 4) {
+        if (batch < PER_TOKEN_BELOW_BATCH) {
             int[] first = LaneMatMul.firstTiles(ps, W);
             Parallel.forRange(first[ps.length], 1, (from, to) -> {
                 float[] one = ONE.get();

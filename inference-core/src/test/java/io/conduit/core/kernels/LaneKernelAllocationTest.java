@@ -67,8 +67,9 @@ class LaneKernelAllocationTest {
 
     /**
      * Q4_0 nibbles times int8 activations ({@link NibbleInt16MatMul}): a whole super-group and its first half at batch
-     * 1, and one half-super-group tile over the 8-, 4- and 1-token blocks (batches 16, 12 and 5; 4 and 1 with 16
-     * registers). With its conversions behind helpers C2 compiled this kernel with boxed vectors (session 12).
+     * 1, a super-group token by token at batch 5, and one half-super-group tile over the 8-, 4- and 1-token blocks
+     * (batches 16, 20 and 17; 4 and 1 with 16 registers). With its conversions behind helpers C2 compiled this kernel
+     * with boxed vectors (session 12).
      */
     @ParameterizedTest(name = "{0} lane groups batch {1}")
     @MethodSource("int16Cases")
@@ -87,7 +88,7 @@ class LaneKernelAllocationTest {
     }
 
     static Stream<Arguments> int16Cases() {
-        return Stream.of(new int[]{8, 1}, new int[]{4, 1}, new int[]{4, 16}, new int[]{4, 12}, new int[]{4, 5})
+        return Stream.of(new int[]{8, 1}, new int[]{4, 1}, new int[]{8, 5}, new int[]{4, 16}, new int[]{4, 20}, new int[]{4, 17})
                 .map(gb -> Arguments.of(gb[0], gb[1]));
     }
 
